@@ -1,0 +1,5 @@
+import sys
+
+from mnistgen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,134 @@
+"""Devices, seeds, RNG state capture/restore, threads, progress bars and TensorBoard logging."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+
+from mnistgen.config import RuntimeConfig
+from mnistgen.errors import MnistgenError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; asking for an absent accelerator is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise MnistgenError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu or auto")
+        return torch.device("cuda")
+    if name == "mps":
+        if not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+            raise MnistgenError("--device mps asked for, but this torch has no MPS backend; use --device cpu or auto")
+        return torch.device("mps")
+    raise MnistgenError(f"unknown device {name!r}; choose one of: auto, cpu, cuda, mps")
+
+
+def setup(runtime: RuntimeConfig) -> torch.device:
+    """Apply a RuntimeConfig: threads, seeds, cheap determinism flags. Returns the device."""
+    device = resolve_device(runtime.device)
+    if runtime.threads:
+        torch.set_num_threads(runtime.threads)
+    seed_everything(runtime.seed)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def get_rng_state() -> dict[str, Any]:
+    """All global RNG states, in a form ``torch.load(weights_only=True)`` accepts."""
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(_tuplify(state["python"]))
+    name, keys, *rest = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _tuplify(obj: Any) -> Any:
+    if isinstance(obj, (list, tuple)):
+        return tuple(_tuplify(x) for x in obj)
+    return obj
+
+
+def environment(device: torch.device | None = None) -> dict[str, Any]:
+    """Versions and hardware, recorded in run metadata and the study report."""
+    import mnistgen
+
+    env = {
+        "mnistgen": mnistgen.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if device is not None:
+        env["device"] = str(device)
+        if device.type == "cuda":
+            env["gpu"] = torch.cuda.get_device_name(device)
+    return env
+
+
+def progress(iterable: Iterable | None = None, **kwargs: Any):
+    """A tqdm bar on stderr; silent when MNISTGEN_NO_PROGRESS=1 or stderr is not a terminal and CI is set."""
+    from tqdm.auto import tqdm
+
+    disable = os.environ.get("MNISTGEN_NO_PROGRESS") == "1" or (bool(os.environ.get("CI")) and not sys.stderr.isatty())
+    kwargs.setdefault("dynamic_ncols", True)
+    kwargs.setdefault("leave", False)
+    return tqdm(iterable, disable=disable, file=sys.stderr, **kwargs)
+
+
+class ScalarLogger:
+    """Optional TensorBoard scalars under RUN_DIR/tensorboard; a no-op when disabled."""
+
+    def __init__(self, run_dir: str | Path, enabled: bool) -> None:
+        self._writer = None
+        if enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                raise MnistgenError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+            self._writer = SummaryWriter(log_dir=str(Path(run_dir) / "tensorboard"))
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        if self._writer is not None:
+            for tag, value in values.items():
+                self._writer.add_scalar(tag, value, step)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
