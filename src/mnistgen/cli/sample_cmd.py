@@ -1,0 +1,53 @@
+"""``mnistgen sample`` and ``mnistgen plot``: work on any trained VAE or GAN run directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mnistgen.errors import MnistgenError
+from mnistgen.rundir import require_run_dir
+from mnistgen.runtime import resolve_device
+from mnistgen.sampling import family, sample_images, write_npz
+
+
+def register(commands, train_targets) -> None:
+    p = commands.add_parser("sample", help="draw N images from a trained VAE or GAN run into an .npz (and a grid PNG)")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("-n", type=int, default=100, help="number of images (default 100)")
+    p.add_argument("--out", required=True, metavar="FILE.npz", help="writes `images`: uint8 (N, 28, 28), 0 background, 255 stroke")
+    p.add_argument("--grid", metavar="FILE.png", help="also save the first 100 images as a 10x10 grid")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0): the same seed gives the same images")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.set_defaults(func=run_sample)
+
+    p = commands.add_parser("plot", help="(re)draw every figure of a run directory from its saved history and weights")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.set_defaults(func=run_plot)
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    run_dir = require_run_dir(args.run_dir)
+    if args.n <= 0:
+        raise MnistgenError(f"-n must be a positive number of images, got {args.n}")
+    if args.grid and not args.grid.endswith(".png"):
+        raise MnistgenError(f"--grid must end in .png, got {args.grid}")
+    if not args.out.endswith(".npz"):
+        raise MnistgenError(f"--out must end in .npz, got {args.out}")
+    images = sample_images(run_dir, args.n, seed=args.seed, device=resolve_device(args.device))
+    write_npz(args.out, images, seed=args.seed, run_dir=str(run_dir))
+    print(f"wrote {args.n} images to {args.out}")
+    if args.grid:
+        from mnistgen.plots.common import save_grid
+
+        save_grid(images[:100], args.grid, f"{min(args.n, 100)} samples from {Path(run_dir).name}")
+        print(f"wrote grid to {args.grid}")
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    run_dir = require_run_dir(args.run_dir)
+    paths = family(run_dir).make_figures(Path(run_dir))
+    for path in paths:
+        print(path)
+    return 0
