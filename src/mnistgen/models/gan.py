@@ -1,0 +1,132 @@
+"""GAN generators and discriminators (nn.Modules only; the discriminator returns LOGITS).
+
+Two layouts, both built from :class:`GANModelConfig`:
+
+* generator, ``len(g_channels) == 3`` (the study's ``seed`` table)::
+
+    z (B, z_dim) -> dense (B, c0*49) -> act -> reshape (B, c0, 7, 7)
+      -> ConvT 4x4 s2 (B, c1, 14, 14) -> act -> ConvT 4x4 s2 (B, c2, 28, 28) -> act
+      -> conv k x k (B, 1, 28, 28) -> sigmoid | tanh
+
+* generator, ``len(g_channels) == 2`` (the cheap ``fast``/``tiny`` layout)::
+
+    z -> dense (B, c0*49) -> [BN] act -> (B, c0, 7, 7) -> ConvT 4x4 s2 (B, c1, 14, 14) -> [BN] act
+      -> ConvT 4x4 s2 (B, 1, 28, 28) -> sigmoid | tanh
+
+* discriminator: one stride-2 conv per entry of ``d_channels`` (28 -> 14 -> 7), LeakyReLU(0.2),
+  optional dropout, flatten, dense -> 1 logit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from mnistgen.errors import MnistgenError
+
+NORMS = ("none", "batch")
+ACTS = ("lrelu", "relu")
+OUTPUTS = ("sigmoid", "tanh")
+
+
+@dataclass(frozen=True)
+class GANModelConfig:
+    z_dim: int = 100
+    g_channels: tuple[int, ...] = (128, 128, 128)  # 7x7, 14x14[, 28x28] feature maps of the generator
+    g_head_kernel: int = 7  # kernel of the final conv (3-entry layout only)
+    g_norm: str = "none"  # none | batch (BatchNorm after the dense and hidden ConvT layers)
+    g_act: str = "lrelu"  # lrelu (0.2) | relu
+    output: str = "sigmoid"  # sigmoid: images in [0, 1]; tanh: images in [-1, 1]
+    d_channels: tuple[int, ...] = (64, 64)  # 14x14 and 7x7 feature maps of the discriminator
+    d_kernel: int = 3
+    d_dropout: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.g_norm not in NORMS:
+            raise MnistgenError(f"unknown model.g_norm {self.g_norm!r}; choose one of: {', '.join(NORMS)}")
+        if self.g_act not in ACTS:
+            raise MnistgenError(f"unknown model.g_act {self.g_act!r}; choose one of: {', '.join(ACTS)}")
+        if self.output not in OUTPUTS:
+            raise MnistgenError(f"unknown model.output {self.output!r}; choose one of: {', '.join(OUTPUTS)}")
+        if len(self.g_channels) not in (2, 3) or min(self.g_channels) < 1:
+            raise MnistgenError("model.g_channels must hold 2 or 3 positive channel counts")
+        if len(self.d_channels) != 2 or min(self.d_channels) < 1:
+            raise MnistgenError("model.d_channels must hold 2 positive channel counts")
+        if self.z_dim < 1 or self.d_kernel not in (3, 4, 5) or self.g_head_kernel % 2 == 0:
+            raise MnistgenError("model.z_dim must be >= 1, model.d_kernel 3, 4 or 5, model.g_head_kernel odd")
+        if not 0.0 <= self.d_dropout < 1.0:
+            raise MnistgenError("model.d_dropout must lie in [0, 1)")
+
+
+def _act(kind: str) -> nn.Module:
+    return nn.LeakyReLU(0.2) if kind == "lrelu" else nn.ReLU()
+
+
+def _norm2d(kind: str, ch: int) -> list[nn.Module]:
+    return [nn.BatchNorm2d(ch)] if kind == "batch" else []
+
+
+class Generator(nn.Module):
+    """z (B, z_dim) -> images (B, 1, 28, 28) in [0, 1] (sigmoid) or [-1, 1] (tanh)."""
+
+    def __init__(self, cfg: GANModelConfig) -> None:
+        super().__init__()
+        self.z_dim = cfg.z_dim
+        c = cfg.g_channels
+        bias = cfg.g_norm == "none"
+        self.c0 = c[0]
+        self.dense = nn.Linear(cfg.z_dim, c[0] * 49, bias=bias)  # (B, c0*49)
+        self.dense_post = nn.Sequential(*([nn.BatchNorm1d(c[0] * 49)] if cfg.g_norm == "batch" else []), _act(cfg.g_act))
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(c[0], c[1], 4, 2, 1, bias=bias),  # (B, c1, 14, 14)
+            *_norm2d(cfg.g_norm, c[1]),
+            _act(cfg.g_act),
+        ]
+        if len(c) == 3:
+            layers += [
+                nn.ConvTranspose2d(c[1], c[2], 4, 2, 1, bias=bias),  # (B, c2, 28, 28)
+                *_norm2d(cfg.g_norm, c[2]),
+                _act(cfg.g_act),
+                nn.Conv2d(c[2], 1, cfg.g_head_kernel, 1, cfg.g_head_kernel // 2),  # (B, 1, 28, 28)
+            ]
+        else:
+            layers += [nn.ConvTranspose2d(c[1], 1, 4, 2, 1)]  # (B, 1, 28, 28)
+        layers.append(nn.Sigmoid() if cfg.output == "sigmoid" else nn.Tanh())
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.dense_post(self.dense(z))  # (B, c0*49)
+        return self.body(h.view(-1, self.c0, 7, 7))  # (B, 1, 28, 28)
+
+
+class Discriminator(nn.Module):
+    """images (B, 1, 28, 28) -> logits (B,)."""
+
+    def __init__(self, cfg: GANModelConfig) -> None:
+        super().__init__()
+        c, k = cfg.d_channels, cfg.d_kernel
+        pad = 1 if k in (3, 4) else 2
+        drop = [nn.Dropout(cfg.d_dropout)] if cfg.d_dropout > 0 else []
+        self.features = nn.Sequential(
+            nn.Conv2d(1, c[0], k, 2, pad),  # (B, c0, 14, 14)
+            nn.LeakyReLU(0.2),
+            *drop,
+            nn.Conv2d(c[0], c[1], k, 2, pad),  # (B, c1, 7, 7)
+            nn.LeakyReLU(0.2),
+            *([nn.Dropout(cfg.d_dropout)] if drop else []),
+            nn.Flatten(),  # (B, c1*49)
+        )
+        self.head = nn.Linear(c[1] * 49, 1)  # (B, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)  # (B,)
+
+
+def build(cfg: GANModelConfig) -> tuple[Generator, Discriminator]:
+    return Generator(cfg), Discriminator(cfg)
+
+
+def count_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

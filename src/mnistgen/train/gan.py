@@ -1,0 +1,333 @@
+"""GAN training: configs, presets, ONE loop (bce / wgan / wgan-gp), exact resume, sampling.
+
+A *step* is one generator update, preceded by ``n_critic`` discriminator (critic) updates.
+Budgets: ``train.steps`` (total generator steps) and/or ``train.max_minutes`` (wall clock of this
+call). ``history.json`` holds per-step losses (and the critic's Wasserstein estimate), training time,
+and a periodic quality probe (IS, modes, class-KL on ``probe_n`` samples of the EMA generator).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from mnistgen import rundir
+from mnistgen.checkpoint import load_checkpoint, load_module_state, save_checkpoint
+from mnistgen.config import DataConfig, RuntimeConfig, from_dict, load_config_json, pick_preset, save_config, to_dict
+from mnistgen.errors import MnistgenError
+from mnistgen.images import load_splits, pm1_to_unit, unit_to_pm1
+from mnistgen.losses import gan as L
+from mnistgen.models.gan import GANModelConfig, Generator, build, count_params
+from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state, setup
+
+KIND = "gan"
+PROBE_SEED = 4321  # noise of the quality probe (independent of the training RNG)
+GRID_SEED = 1234  # the fixed 10x10 noise of the progress grids
+
+
+@dataclass(frozen=True)
+class GANTrainConfig:
+    loss: str = "bce"  # bce | wgan | wgan-gp
+    batch_size: int = 256
+    steps: int = 23400  # generator steps (0 = no step limit; then set max_minutes)
+    max_minutes: float = 0.0  # wall-clock budget of one train() call (0 = none)
+    # None = the loss's default (see mnistgen.losses.gan.DEFAULTS)
+    optimizer: str | None = None  # adam | rmsprop
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    n_critic: int | None = None
+    clip: float | None = None
+    gp_weight: float | None = None
+    ema_decay: float = 0.0  # EMA of generator weights (0 = off); samples come from the EMA copy
+    probe_every: int = 0  # quality probe every N steps (0 = off) ...
+    probe_seconds: float = 0.0  # ... and/or every this many training seconds (0 = off)
+    probe_n: int = 2000
+    grid_every: int = 0  # fixed-noise 10x10 grid every N steps (0 = only at the end)
+    checkpoint_every: int = 500
+    max_abs_loss: float = 1e4  # a loss beyond this (or NaN) stops training
+
+    def __post_init__(self) -> None:
+        L.check_loss(self.loss)
+        if self.batch_size < 1 or self.steps < 0 or self.max_minutes < 0 or self.probe_n < 10:
+            raise MnistgenError("train.batch_size must be >= 1, train.steps/max_minutes >= 0, train.probe_n >= 10")
+        if self.checkpoint_every < 1:
+            raise MnistgenError("train.checkpoint_every must be >= 1")
+
+
+@dataclass(frozen=True)
+class GANRunConfig:
+    data: DataConfig = field(default_factory=lambda: DataConfig(val_size=0))
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    model: GANModelConfig = field(default_factory=GANModelConfig)
+    train: GANTrainConfig = field(default_factory=GANTrainConfig)
+
+
+FAST_MODEL = GANModelConfig(
+    z_dim=64, g_channels=(128, 64), g_norm="batch", g_act="relu", output="tanh", d_channels=(64, 128), d_kernel=4, d_dropout=0.0
+)
+PRESETS: dict[str, GANRunConfig] = {
+    # The study's table and recipe: Adam 2e-4 / beta1 0.5, batch 256, 100 epochs (234 steps each).
+    "seed": GANRunConfig(train=GANTrainConfig(probe_seconds=60.0)),
+    # A generator far too weak for the seed discriminator: it collapses onto one or a few digits.
+    "tiny": GANRunConfig(
+        model=GANModelConfig(z_dim=100, g_channels=(4, 2)),
+        train=GANTrainConfig(batch_size=64, steps=1500, probe_every=250),
+    ),
+    # Quality per CPU second (see the experiment table in the GAN report).
+    "fast": GANRunConfig(
+        model=FAST_MODEL,
+        train=GANTrainConfig(batch_size=64, steps=6000, ema_decay=0.999, probe_seconds=20.0, grid_every=1000),
+    ),
+}
+# Per (preset, loss) optimiser tuning applied by configure(); absent = the loss's own defaults.
+LOSS_TUNING: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def configure(preset: str, loss: str | None = None) -> GANRunConfig:
+    """The named preset trained with ``loss`` (default: the preset's), with that pair's tuning."""
+    cfg = pick_preset(PRESETS, preset, "gan")
+    loss = L.check_loss(loss or cfg.train.loss)
+    reset = {k: None for k in ("optimizer", "lr_g", "lr_d", "beta1", "beta2", "n_critic", "clip", "gp_weight")}
+    if loss == cfg.train.loss:
+        reset = {}
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, loss=loss, **(reset | LOSS_TUNING.get((preset, loss), {}))))
+
+
+def hyper(t: GANTrainConfig) -> L.LossDefaults:
+    """Loss defaults with the config's explicit values on top."""
+    d = L.defaults(t.loss)
+    return L.LossDefaults(**{f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
+                            for f in dataclasses.fields(L.LossDefaults)})
+
+
+def _batch(n: int, bs: int, seed: int, b: int, cache: dict) -> torch.Tensor:
+    """Indices of global batch number ``b``: a seeded permutation per epoch (resume-exact)."""
+    per_epoch = max(1, n // bs)
+    epoch, pos = divmod(b, per_epoch)
+    if cache.get("epoch") != epoch:
+        cache["epoch"], cache["perm"] = epoch, torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+    return cache["perm"][pos * bs : (pos + 1) * bs]
+
+
+def to_unit_images(x: torch.Tensor, cfg: GANModelConfig) -> torch.Tensor:
+    return (pm1_to_unit(x) if cfg.output == "tanh" else x).clamp(0, 1)
+
+
+@torch.no_grad()
+def generate(g: Generator, z: torch.Tensor, cfg: GANModelConfig, batch: int = 1000) -> torch.Tensor:
+    was = g.training
+    g.eval()
+    out = torch.cat([to_unit_images(g(z[i : i + batch]), cfg).cpu() for i in range(0, len(z), batch)])
+    g.train(was)
+    return out
+
+
+def default_probe(dataset: str, data_dir: str | Path | None = None, download_missing: bool = True,
+                  device: torch.device | str = "cpu") -> Callable[[torch.Tensor], dict]:
+    """IS / modes / class-KL of images in [0, 1] with the shared evaluator classifier."""
+    from mnistgen.metrics import get_evaluator, quick_scores
+
+    ev = get_evaluator(dataset, data_dir, device=device, download_missing=download_missing)
+    return lambda images: quick_scores(images, ev)
+
+
+def _load_resume(run_dir: Path, cfg: GANRunConfig | None) -> tuple[GANRunConfig, str]:
+    saved = load_config_json(run_dir / rundir.CONFIG)
+    old = from_dict(GANRunConfig, saved.get("config", {}))
+    if cfg is not None:  # only the budgets may change on resume
+        old = dataclasses.replace(old, train=dataclasses.replace(old.train, steps=cfg.train.steps, max_minutes=cfg.train.max_minutes))
+    return old, saved.get("preset", "custom")
+
+
+def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, resume: str | Path | None = None,
+          overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
+          preset_name: str = "custom", probe: Callable[[torch.Tensor], dict] | None | str = "default") -> dict:
+    """Train (or resume) a GAN run; returns a summary dict. See the module docstring."""
+    from mnistgen.plots.gan import save_progress_grid
+
+    if resume is not None:
+        run_dir = rundir.require_run_dir(resume)
+        cfg, preset_name = _load_resume(run_dir, cfg)
+    else:
+        if cfg is None or out is None:
+            raise MnistgenError("train needs a config and an output directory (or resume=RUN_DIR)")
+        run_dir = rundir.prepare_run_dir(out, overwrite=overwrite)
+        save_config(cfg, run_dir / rundir.CONFIG, {"kind": KIND, "preset": preset_name})
+    t = cfg.train
+    if t.steps == 0 and t.max_minutes == 0:
+        raise MnistgenError("give a budget: train.steps > 0 or --minutes > 0")
+    hp = hyper(t)
+    device = setup(cfg.runtime)
+    splits = load_splits(cfg.data, data_dir, download_missing)
+    data = (unit_to_pm1(splits.train) if cfg.model.output == "tanh" else splits.train).to(device)
+    n, bs = len(data), min(t.batch_size, len(data))
+    g, d = build(cfg.model)
+    g, d = g.to(device), d.to(device)
+    opt_g = L.make_optimizer(hp.optimizer, g.parameters(), hp.lr_g, (hp.beta1, hp.beta2))
+    opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2))
+    ema = copy.deepcopy(g).requires_grad_(False) if t.ema_decay > 0 else None
+    hist: dict[str, Any] = {"loss": t.loss, "step": [], "d_loss": [], "g_loss": [], "wasserstein": [], "train_seconds": [], "probe": []}
+    step = batches = 0
+    train_s = 0.0
+    last = run_dir / rundir.LAST
+    if resume is not None:
+        ck = load_checkpoint(last, KIND, map_location=device)
+        load_module_state(g, ck["models"]["generator"], "generator")
+        load_module_state(d, ck["models"]["discriminator"], "discriminator")
+        opt_g.load_state_dict(ck["optimizers"]["generator"])
+        opt_d.load_state_dict(ck["optimizers"]["discriminator"])
+        if ema is not None:
+            load_module_state(ema, ck["extra"]["ema"], "EMA generator")
+        step, batches, train_s = ck["state"]["step"], ck["state"]["batches"], ck["state"]["train_seconds"]
+        set_rng_state(ck["rng"])
+        old = rundir.read_json(run_dir / rundir.HISTORY) if (run_dir / rundir.HISTORY).exists() else hist
+        keep = sum(1 for s in old["step"] if s <= step)
+        hist = {k: (v[:keep] if k not in ("probe", "loss") else v) for k, v in old.items()}
+        hist["probe"] = [p for p in old.get("probe", []) if p["step"] <= step]
+    if probe == "default":
+        probe = default_probe(cfg.data.dataset, data_dir, download_missing, device) if (t.probe_every or t.probe_seconds) else None
+    sampler_g = ema if ema is not None else g
+    probe_z = torch.randn(t.probe_n, cfg.model.z_dim, generator=torch.Generator().manual_seed(PROBE_SEED)).to(device)
+    grid_z = torch.randn(100, cfg.model.z_dim, generator=torch.Generator().manual_seed(GRID_SEED)).to(device)
+    logger = ScalarLogger(run_dir, cfg.runtime.tensorboard)
+    info = {"preset": preset_name, "loss": t.loss, "hyper": dataclasses.asdict(hp), "data": splits.info, "environment": environment(device),
+            "params": {"generator": count_params(g), "discriminator": count_params(d)}}
+    state = {"ck_step": step if resume is not None else None}
+
+    def checkpoint() -> None:
+        save_checkpoint(last, kind=KIND, models={"generator": g, "discriminator": d}, optimizers={"generator": opt_g, "discriminator": opt_d},
+                        state={"step": step, "batches": batches, "train_seconds": train_s}, config=to_dict(cfg), data=splits.info,
+                        extra={"ema": ema.state_dict()} if ema is not None else {})
+        state["ck_step"] = step
+
+    def do_probe() -> None:
+        if probe is None:
+            return
+        t0 = time.perf_counter()
+        scores = probe(generate(sampler_g, probe_z, cfg.model))
+        entry = {"step": step, "train_seconds": train_s, "wall_seconds": time.perf_counter() - wall0, "n": t.probe_n,
+                 "is": scores["is"], "modes": scores["modes"], "class_kl": scores["class_kl"], "probe_seconds": time.perf_counter() - t0}
+        hist["probe"].append(entry)
+        logger.scalars({"probe/is": entry["is"], "probe/modes": entry["modes"]}, step)
+
+    def save_history() -> None:
+        rundir.write_json(run_dir / rundir.HISTORY, hist)
+
+    wall0 = time.perf_counter()
+    next_probe_t = (math.floor(train_s / t.probe_seconds) + 1) * t.probe_seconds if t.probe_seconds else math.inf
+    g.train(), d.train()
+    bar = progress(total=t.steps or None, initial=step, desc=f"gan {t.loss}")
+    stopped = "steps"
+    cache: dict = {}
+    while not t.steps or step < t.steps:
+        if t.max_minutes and time.perf_counter() - wall0 >= 60 * t.max_minutes:
+            stopped = "time"
+            break
+        t0 = time.perf_counter()
+        d_vals, w_vals = [], []
+        for i in range(hp.n_critic):
+            real = data[_batch(n, bs, cfg.runtime.seed, batches, cache).to(device)]
+            batches += 1
+            z = torch.randn(bs, cfg.model.z_dim, device=device)
+            last_critic = i == hp.n_critic - 1
+            with torch.set_grad_enabled(last_critic):
+                fake = g(z)  # (B, 1, 28, 28); kept with its graph on the last critic step for the G update
+            rl, fl = d(real), d(fake.detach())
+            loss_d = L.d_loss(t.loss, rl, fl)
+            if hp.gp_weight > 0:
+                loss_d = loss_d + hp.gp_weight * L.gradient_penalty(d, real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+            if hp.clip > 0:
+                L.clip_weights(d, hp.clip)
+            d_vals.append(float(loss_d.detach()))
+            w_vals.append(L.wasserstein_estimate(rl, fl))
+        d.requires_grad_(False)
+        loss_g = L.g_loss(t.loss, d(fake))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        d.requires_grad_(True)
+        if ema is not None:
+            decay = min(t.ema_decay, (1 + step) / (10 + step))
+            with torch.no_grad():
+                for pe, pg in zip(ema.parameters(), g.parameters()):
+                    pe.lerp_(pg, 1.0 - decay)
+                for be, bg in zip(ema.buffers(), g.buffers()):
+                    be.copy_(bg)
+        step += 1
+        train_s += time.perf_counter() - t0
+        dl, gl = sum(d_vals) / len(d_vals), float(loss_g.detach())
+        hist["step"].append(step), hist["d_loss"].append(dl), hist["g_loss"].append(gl), hist["train_seconds"].append(train_s)
+        hist["wasserstein"].append(sum(w_vals) / len(w_vals))
+        bar.update(1)
+        if not all(math.isfinite(v) and abs(v) <= t.max_abs_loss for v in (dl, gl)):
+            save_history()
+            bar.close()
+            kept = f"kept the last good checkpoint {last} (step {state['ck_step']})" if state["ck_step"] is not None else "no checkpoint was saved yet"
+            raise MnistgenError(f"training diverged at step {step} (D loss {dl:.4g}, G loss {gl:.4g}); {kept}; lower the learning rates")
+        if step % 50 == 0:
+            logger.scalars({"loss/d": dl, "loss/g": gl, "wasserstein": hist["wasserstein"][-1]}, step)
+        if (t.probe_every and step % t.probe_every == 0) or train_s >= next_probe_t:
+            do_probe()
+            while train_s >= next_probe_t:
+                next_probe_t += t.probe_seconds
+        if t.grid_every and step % t.grid_every == 0:
+            save_progress_grid(generate(sampler_g, grid_z, cfg.model), run_dir, step)
+        if step % t.checkpoint_every == 0:
+            checkpoint()
+            save_history()
+    bar.close()
+    if not hist["probe"] or hist["probe"][-1]["step"] != step:
+        do_probe()
+    checkpoint()
+    hist["stopped"] = stopped
+    save_history()
+    save_progress_grid(generate(sampler_g, grid_z, cfg.model), run_dir, step)
+    logger.close()
+    wall = time.perf_counter() - wall0
+    rundir.write_json(run_dir / rundir.METADATA, info | {"steps": step, "train_seconds": train_s, "last_call_wall_seconds": wall})
+    return {"run_dir": str(run_dir), "preset": preset_name, "loss": t.loss, "steps": step, "stopped": stopped,
+            "train_seconds": train_s, "wall_seconds": wall, "steps_per_second": step / train_s if train_s else 0.0,
+            "last_probe": hist["probe"][-1] if hist["probe"] else None, "params": info["params"]}
+
+
+def load_run_config(run_dir: str | Path) -> GANRunConfig:
+    saved = load_config_json(rundir.require_run_dir(run_dir) / rundir.CONFIG)
+    return from_dict(GANRunConfig, saved.get("config", {}))
+
+
+def load_generator(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[Generator, GANRunConfig]:
+    """The trained generator (the EMA copy if the run kept one), in eval mode."""
+    cfg = load_run_config(run_dir)
+    ck = load_checkpoint(Path(run_dir) / rundir.LAST, KIND, map_location=device)
+    g = Generator(cfg.model)
+    load_module_state(g, ck["extra"].get("ema") or ck["models"]["generator"], "generator")
+    return g.to(device).eval(), cfg
+
+
+def load_sampler(run_dir: Path, device: torch.device) -> Callable[[int, torch.Generator], torch.Tensor]:
+    g, cfg = load_generator(run_dir, device)
+
+    @torch.no_grad()
+    def sample(n: int, gen: torch.Generator) -> torch.Tensor:
+        z = torch.randn(n, cfg.model.z_dim, generator=gen).to(device)
+        return to_unit_images(g(z), cfg.model).cpu()  # (n, 1, 28, 28) in [0, 1]
+
+    return sample
+
+
+def make_figures(run_dir: Path) -> list[Path]:
+    from mnistgen.plots.gan import run_figures
+
+    return run_figures(Path(run_dir))
