@@ -1,0 +1,1 @@
+"""One training loop per model family: vae, gan, classifier."""
