@@ -20,6 +20,7 @@ COMMANDS = [
     "mnistgen.cli.data_cmd",
     "mnistgen.cli.gan_cmd",
     "mnistgen.cli.sample_cmd",
+    "mnistgen.cli.run_cmd",
 ]
 
 

@@ -1,0 +1,143 @@
+"""What the study report says: sections, tables, figures and captions that tell the reader what to notice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _done(state: dict, name: str) -> dict | None:
+    stage = state.get("stages", {}).get(name, {})
+    return stage.get("result") if stage.get("status") == "done" else None
+
+
+def _history(out: Path, run: str) -> dict:
+    path = out / run / "history.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _pm(mean: Any, std: Any) -> str:
+    return "–" if mean is None else f"{mean:.2f} ± {std:.2f}"
+
+
+def _fig(out: Path, rel: str, caption: str) -> list[tuple]:
+    path = out / rel
+    return [("fig", path, caption)] if path.is_file() else []
+
+
+def _metrics_row(name: str, m: dict, original: str = "") -> list[Any]:
+    return [name, original, _pm(m.get("is_500_mean"), m.get("is_500_std")), _pm(m.get("is_mean"), m.get("is_std")), m.get("n"),
+            m.get("fid"), m.get("kid_mean"), m.get("precision"), m.get("recall"), m.get("modes"), m.get("class_kl"),
+            None if m.get("train_seconds") is None else round(m["train_seconds"])]
+
+
+HEADERS = ["samples", "original IS (n)", "IS, n = 500", "IS, n = N", "N", "FID", "KID", "precision", "recall", "modes ≥ 1 %",
+           "class-KL", "train s"]
+
+
+def _kl_caption(hist: dict) -> str:
+    val = hist.get("val_kl") or []
+    if len(val) < 2:
+        return "KL term per epoch (train vs validation)."
+    trend = "rises" if val[-1] > val[0] else "falls"
+    return (f"KL term per epoch, train vs validation. Notice that the KL term {trend} during training "
+            f"({val[0]:.1f} → {val[-1]:.1f} nats): as the decoder learns to use the latent code, the encoder moves the "
+            "posteriors away from the prior to carry more information, trading KL for a much lower reconstruction loss "
+            "(the original study saw the same increase).")
+
+
+def _loss_caption(hist: dict) -> str:
+    best = hist.get("best_epoch")
+    n = len(hist.get("val_loss") or [])
+    tail = f" The best validation epoch is {best} of {n}; early stopping (patience 4) keeps that model." if best else ""
+    return "Combined loss (reconstruction + KL) per epoch, train vs validation, best epoch marked." + tail
+
+
+def build_blocks(out: Path, state: dict, metrics: dict, original: dict) -> list[tuple]:
+    env = state.get("environment", {})
+    blocks: list[tuple] = [
+        ("h1", "mnistgen study report"),
+        ("p", f"Dataset **{state.get('dataset', 'mnist')}** ({state.get('data_info', {}).get('source', '?')}), profile "
+              f"**{state.get('profile')}**, seed {state.get('seed')}, device {env.get('device', '?')}, total wall time "
+              f"{state.get('wall_seconds', 0) / 60:.1f} min. Every model is scored on N = {state.get('n')} samples with an "
+              "MNIST classifier in place of InceptionV3 (IS; maximum 10) and in its penultimate-layer feature space "
+              "(FID, KID against the test split; precision/recall with k = 3 nearest-neighbour manifolds)."),
+        ("h2", "1. Quantitative comparison"),
+        ("p", "The original study's table (Inception Score mean ± std over 10 splits) beside ours. IS falls with fewer "
+              "samples per split, so it is given both at the original's n = 500 and at N. Lower FID/KID and class-KL are "
+              "better; precision is sample fidelity, recall is coverage of the real data."),
+    ]
+    rows = []
+    pairs = [("real", "real MNIST", original["real"]), ("vae-conv", "VAE (conv)", original["vae"]),
+             ("vae-seed", "VAE (seed)", original["vae"]), ("gan-fast-bce", "GAN (fast, cross-entropy)", original["gan"]),
+             ("gan-seed-bce", "GAN (seed)", original["gan"])]
+    for key, label, orig in pairs:
+        if key in metrics:
+            rows.append(_metrics_row(label, metrics[key], f"{orig['is_mean']:.2f} ± {orig['is_std']:.2f} ({orig['n']:,})"))
+    blocks.append(("table", HEADERS, rows))
+    others = [k for k in metrics if k not in dict((p[0], 1) for p in pairs)]
+    if others:
+        blocks += [("h3", "Every other scored model"), ("table", HEADERS, [_metrics_row(k, metrics[k]) for k in others])]
+    blocks += _fig(out, "figures/comparison.png",
+                   "Qualitative comparison: a row of real digits, a row of VAE samples, a row of GAN samples (first samples "
+                   "drawn, not cherry-picked). Notice how the VAE's digits are smoother and blurrier than the GAN's.")
+
+    blocks.append(("h2", "2. Variational autoencoder"))
+    seed_hist = _history(out, "vae-seed")
+    blocks += _fig(out, "vae-seed/figures/kl.png", "Seed VAE (LSTM encoder, tiny decoder). " + _kl_caption(seed_hist))
+    blocks += _fig(out, "vae-seed/figures/loss.png", "Seed VAE. " + _loss_caption(seed_hist))
+    blocks += _fig(out, "vae-seed-2d/figures/latent_map.png",
+                   "Latent map of the 2-D seed VAE: test-set posterior means coloured by digit. Notice the overlap between "
+                   "classes such as 4/9 and 3/5/8 — a 2-D code cannot separate them cleanly, as the original study found.")
+    blocks += _fig(out, "vae-seed/figures/samples.png",
+                   "100 digits decoded by the seed decoder alone from z ~ N(0, I). Its few thousand weights give blurry, "
+                   "sometimes blended digits — the original's observation.")
+    conv_hist = _history(out, "vae-conv")
+    blocks += _fig(out, "vae-conv/figures/samples.png",
+                   "100 digits from the strong convolutional VAE's decoder, z ~ N(0, I): much sharper and more varied.")
+    blocks += _fig(out, "vae-conv/figures/loss.png", "Conv VAE. " + _loss_caption(conv_hist))
+    blocks += _fig(out, "vae-conv/figures/kl.png", "Conv VAE. " + _kl_caption(conv_hist))
+    blocks += _fig(out, "vae-conv/figures/reconstructions.png", "Conv VAE reconstructions: inputs (top) vs outputs (bottom).")
+
+    blocks.append(("h2", "3. GAN"))
+    blocks += _fig(out, "gan-fast-bce/figures/samples.png",
+                   "100 samples of the fast DCGAN trained with cross-entropy (EMA generator). Notice all ten digits appear.")
+    blocks += _fig(out, "gan-seed-bce/figures/samples.png",
+                   "100 samples of the study's seed DCGAN after its short CPU budget: it trains ~0.6 steps/s, so it is far "
+                   "from converged — the reason the fast preset exists.")
+    blocks += _losses_section(out, _done(state, "gan-losses"))
+    blocks += _capacity_section(out, _done(state, "gan-capacity"))
+
+    blocks += [("h2", "4. Environment and timings"), ("table", ["what", "value"], [[k, v] for k, v in env.items()]),
+               ("table", ["stage", "status", "budget min", "wall s", "note"],
+                [[name, s.get("status"), round(s.get("budget_minutes", 0) or 0, 2), round(s.get("seconds", 0) or 0, 1),
+                  s.get("error") or s.get("reason") or ""] for name, s in state.get("stages", {}).items()])]
+    return blocks
+
+
+def _losses_section(out: Path, result: dict | None) -> list[tuple]:
+    if not result:
+        return []
+    blocks: list[tuple] = [("h3", "Cross-entropy vs Wasserstein")]
+    table = result.get("table")
+    if table:
+        blocks.append(("table", table["headers"], table["rows"]))
+    for rel, caption in result.get("figures", []):
+        blocks += _fig(out, rel, caption)
+    return blocks
+
+
+def _capacity_section(out: Path, result: dict | None) -> list[tuple]:
+    if not result:
+        return []
+    blocks: list[tuple] = [("h3", "Generator capacity vs performance (mode collapse)")]
+    table = result.get("table")
+    if table:
+        blocks.append(("table", table["headers"], table["rows"]))
+    for rel, caption in result.get("figures", []):
+        blocks += _fig(out, rel, caption)
+    return blocks

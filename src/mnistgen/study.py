@@ -1,0 +1,180 @@
+"""``mnistgen run``: the whole study of STUDY.md in one command, within a wall-clock budget.
+
+The study is a list of stages. Each stage trains (or scores) something into ``DIR/<stage>/`` and
+records its outcome in ``DIR/study.json``; ``--resume`` skips finished stages, and a failed stage is
+recorded and reported while the rest carries on. The training budget (``--minutes``) is divided
+between the training stages by weight; stages that cannot get their minimum are announced and
+skipped before anything starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from mnistgen.config import apply_overrides
+from mnistgen.errors import MnistgenError
+from mnistgen.rundir import read_json, write_json
+
+STATE = "study.json"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big the study is: full (default) or --quick (an end-to-end smoke run for the tests)."""
+
+    name: str
+    n: int  # samples scored per model
+    kid_subset: int
+    data_overrides: tuple[str, ...] = ()  # applied to every trained model's config
+    stage_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    evaluator_preset: str = "default"
+    sweep_widths: tuple[int, ...] = (4, 8, 16, 32, 64)
+
+
+FULL = Profile("full", n=10000, kid_subset=1000)
+QUICK = Profile(
+    "quick",
+    n=300,
+    kid_subset=100,
+    data_overrides=("data.limit=1200", "data.val_size=200"),
+    stage_overrides={
+        "vae": ("train.epochs=2", "train.batch_size=128"),
+        "gan": ("train.steps=12", "train.batch_size=32", "train.probe_every=6", "train.probe_n=200",
+                "train.probe_seconds=0", "train.grid_every=0", "train.checkpoint_every=6"),
+    },
+    evaluator_preset="tiny",
+    sweep_widths=(4, 32),
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    title: str
+    weight: float  # share of the training budget (0 = not budgeted)
+    min_minutes: float  # below this, the stage is skipped (announced before the start)
+    run: Callable[["Study", float], dict[str, Any]]
+    needs: tuple[str, ...] = ()
+
+
+@dataclass
+class Study:
+    out: Path
+    profile: Profile
+    data_dir: str | None
+    device: str
+    seed: int
+    download_missing: bool = True
+    state: dict[str, Any] = field(default_factory=dict)
+    evaluator: Any = None
+
+    # --------------------------------------------------------------------- helpers for stages
+    def configure(self, cfg: Any, family: str, minutes: float, extra: tuple[str, ...] = ()) -> Any:
+        """A preset with the study's data/runtime settings, profile overrides and time budget."""
+        overrides = [
+            *self.profile.data_overrides,
+            f"runtime.device={self.device}",
+            f"runtime.seed={self.seed}",
+            *self.profile.stage_overrides.get(family, ()),
+            *extra,
+        ]
+        if minutes > 0:
+            overrides.append(f"train.max_minutes={minutes:.4f}")
+        if family == "gan" and self.profile.name == "full" and minutes > 0:
+            overrides.append("train.steps=0")  # the wall-clock budget decides
+        data = dataclasses.replace(cfg.data, dataset=self.dataset)
+        return apply_overrides(dataclasses.replace(cfg, data=data), overrides)
+
+    @property
+    def dataset(self) -> str:
+        return self.state.get("dataset", "mnist")
+
+    def get_evaluator(self):
+        if self.evaluator is None:
+            from mnistgen.metrics import get_evaluator
+            from mnistgen.train.classifier import PRESETS as CLASSIFIER
+
+            config = None if self.profile.evaluator_preset == "default" else CLASSIFIER[self.profile.evaluator_preset]
+            self.evaluator = get_evaluator(self.dataset, data_dir=self.data_dir, device=self.device,
+                                           download_missing=self.download_missing, config=config)
+        return self.evaluator
+
+    def score_run(self, run_dir: Path) -> dict[str, Any]:
+        """Sample ``profile.n`` images from a generator run and score them."""
+        from mnistgen.metrics import evaluate_images
+        from mnistgen.metrics.scores import inception_score
+        from mnistgen.sampling import sample_images
+
+        images = sample_images(run_dir, self.profile.n, seed=self.seed, device="cpu")
+        scores = evaluate_images(images, evaluator=self.get_evaluator(), seed=self.seed, kid_subset_size=self.profile.kid_subset)
+        small = min(500, len(images))
+        mean, std = inception_score(self.get_evaluator().probs(images[:small]).numpy(), splits=10)
+        return scores | {"is_500_mean": mean, "is_500_std": std, "n_500": small}
+
+
+# ------------------------------------------------------------------------- running the stages
+
+
+def plan(stages: list[Stage], minutes: float) -> tuple[dict[str, float], list[str]]:
+    """Minutes per budgeted stage; stages whose share falls under their minimum are dropped
+    (lowest weight first) and their minutes shared among the rest."""
+    active = [s for s in stages if s.weight > 0]
+    skipped: list[str] = []
+    while active:
+        total = sum(s.weight for s in active)
+        budget = {s.name: minutes * s.weight / total for s in active}
+        short = [s for s in active if budget[s.name] < s.min_minutes]
+        if not short:
+            return budget, skipped
+        drop = min(short, key=lambda s: s.weight)
+        active.remove(drop)
+        skipped.append(drop.name)
+    return {}, skipped
+
+
+def execute(study: Study, stages: list[Stage], minutes: float, log: Callable[[str], None]) -> dict[str, Any]:
+    budgets, skipped = plan(stages, minutes) if minutes > 0 else ({s.name: 0.0 for s in stages}, [])
+    if skipped:
+        log(f"budget of {minutes:g} min is too small for everything: skipping {', '.join(skipped)}")
+    results = study.state.setdefault("stages", {})
+    for stage in stages:
+        previous = results.get(stage.name, {})
+        if previous.get("status") == "done":
+            log(f"[{stage.name}] already done ({previous.get('seconds', 0):.0f} s), skipped on resume")
+            continue
+        if stage.name in skipped:
+            results[stage.name] = {"status": "skipped", "reason": f"budget of {minutes:g} min too small"}
+            continue
+        missing = [n for n in stage.needs if results.get(n, {}).get("status") != "done"]
+        if missing:
+            results[stage.name] = {"status": "skipped", "reason": f"needs {', '.join(missing)}"}
+            log(f"[{stage.name}] skipped: needs {', '.join(missing)}")
+            continue
+        budget = budgets.get(stage.name, 0.0)
+        log(f"[{stage.name}] {stage.title}" + (f" (budget {budget:.1f} min)" if budget else ""))
+        started = time.monotonic()
+        try:
+            result = stage.run(study, budget)
+            results[stage.name] = {"status": "done", "seconds": time.monotonic() - started, "budget_minutes": budget,
+                                   "result": result}
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed stage is reported; the study goes on
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not isinstance(exc, MnistgenError):
+                message = f"{type(exc).__name__}: {message}"
+                (study.out / f"{stage.name}.error.txt").write_text(traceback.format_exc())
+            results[stage.name] = {"status": "failed", "seconds": time.monotonic() - started, "error": message}
+            log(f"[{stage.name}] FAILED: {message}")
+        write_json(study.out / STATE, study.state)
+    return study.state
+
+
+def load_state(out: Path) -> dict[str, Any]:
+    path = out / STATE
+    return read_json(path) if path.exists() else {}
