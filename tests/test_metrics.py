@@ -20,7 +20,10 @@ from mnistgen.metrics import (
     mode_count,
     quick_scores,
 )
+from mnistgen.images import to_unit
 from mnistgen.metrics import evaluator as evaluator_mod
+from mnistgen.metrics.distances import evaluate_images, evaluate_real, fid_kid, precision_recall
+from mnistgen.rundir import read_json
 from mnistgen.train.classifier import PRESETS
 
 
@@ -155,3 +158,118 @@ def test_evaluator_training_leaves_caller_rng_alone(tiny_mnist_dir):
     torch.manual_seed(123)
     get_evaluator("mnist", data_dir=tiny_mnist_dir, config=tiny_recipe())
     assert torch.equal(torch.rand(3), expected)
+
+
+# ----------------------------------------------------------------------------- distances
+
+
+def naive_precision_recall(real, fake, k):
+    def radii(x):
+        d = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist")
+        return d.sort(1).values[:, k]
+
+    def inside(q, ref, r):
+        return np.mean([any(float(torch.dist(a, b)) <= float(rb) for b, rb in zip(ref, r)) for a in q])
+
+    return inside(fake, real, radii(real)), inside(real, fake, radii(fake))
+
+
+def test_precision_recall_constructed_cases():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(300, 8, generator=gen)
+    assert precision_recall(real, real, k=3) == (1.0, 1.0)
+    assert precision_recall(real, real + 100.0, k=3) == (0.0, 0.0)
+    half = torch.cat([real[:150], real[150:] + 100.0])  # half the fakes on the data, half far away
+    p, r = precision_recall(real, half, k=3)
+    assert p == pytest.approx(0.5)
+    assert 0.5 <= r < 1.0
+    fake = torch.randn(40, 8, generator=gen) * 1.5 + 0.3
+    small = real[:50]
+    expected = naive_precision_recall(small, fake, 3)
+    assert precision_recall(small, fake, k=3, chunk=7) == pytest.approx(expected)
+
+
+def test_precision_recall_errors():
+    with pytest.raises(MnistgenError, match="equal D"):
+        precision_recall(torch.zeros(10, 3), torch.zeros(10, 4))
+    with pytest.raises(MnistgenError, match="more than 3"):
+        precision_recall(torch.zeros(3, 2), torch.zeros(10, 2))
+
+
+def shifted(images_uint8, pixels):
+    return np.roll(images_uint8, pixels, axis=2)
+
+
+def test_fid_zero_on_itself_and_grows_with_shift(tiny_evaluator):
+    ev = tiny_evaluator
+    test = to_unit(ev.dataset.test_images)
+    same = fid_kid(test, ev, kid_subset_size=50)
+    assert abs(same["fid"]) < 1e-2
+    fids = [fid_kid(to_unit(shifted(ev.dataset.test_images, s)), ev, kid_subset_size=50)["fid"] for s in (1, 3, 6)]
+    assert same["fid"] < fids[0] < fids[1] < fids[2]
+    assert fid_kid(test, ev, kid_subset_size=50) == same  # deterministic, and BatchNorm statistics untouched
+
+
+def test_kid_unbiased_for_same_distribution(tiny_evaluator):
+    ev = tiny_evaluator
+    other_half = to_unit(ev.dataset.train_images[:200])  # different real digits, same distribution as the test split
+    kid = fid_kid(other_half, ev, kid_subset_size=100, seed=1)
+    assert abs(kid["kid_mean"]) < kid["kid_std"]
+    far = fid_kid(to_unit(shifted(ev.dataset.train_images[:200], 6)), ev, kid_subset_size=100, seed=1)
+    assert far["kid_mean"] > 5 * far["kid_std"] > 0
+
+
+def test_evaluate_images_keys_ranges_and_subsets(tiny_evaluator):
+    ev = tiny_evaluator
+    x8 = ev.dataset.train_images[:120]
+    r8 = evaluate_images(x8, kid_subset_size=50, evaluator=ev)
+    assert list(r8) == ["is_mean", "is_std", "n", "fid", "kid_mean", "kid_std", "precision", "recall",
+                        "modes", "class_kl", "max_prob", "class_histogram"]
+    assert r8["n"] == 120 and len(r8["class_histogram"]) == 10 and 0 <= r8["precision"] <= 1
+    unit = x8.astype(np.float32) / 255.0
+    for other in (unit, torch.from_numpy(unit * 2 - 1)):
+        r = evaluate_images(other, kid_subset_size=50, evaluator=ev)
+        for key in r8:
+            assert r[key] == pytest.approx(r8[key], rel=1e-3, abs=1e-5), key
+    sub = evaluate_images(x8, n=60, kid_subset_size=50, evaluator=ev)
+    assert sub["n"] == 60 and sub == evaluate_images(x8, n=60, kid_subset_size=50, evaluator=ev)
+
+
+def test_evaluate_real_uses_held_out_images(tiny_evaluator):
+    ev = tiny_evaluator
+    held = ev.held_out_images()
+    assert len(held) == 200  # the tiny recipe's validation split
+    result = evaluate_real(n=10000, kid_subset_size=50, evaluator=ev)
+    assert result["n"] == 200 and result["modes"] >= 8
+
+
+@pytest.mark.parametrize(
+    "images, kwargs, match",
+    [
+        (np.zeros((100, 32, 32), np.uint8), {}, "shaped"),
+        (np.full((100, 28, 28), np.nan, np.float32), {}, "NaN"),
+        (np.zeros((40, 28, 28), np.uint8), {}, "at least 50 images for KID"),
+        (np.zeros((60, 28, 28), np.uint8), {"n": 61}, "only 60"),
+        (np.zeros((5, 28, 28), np.uint8), {"kid_subset_size": 2}, "at least 10 images"),
+    ],
+)
+def test_evaluate_images_errors(tiny_evaluator, images, kwargs, match):
+    with pytest.raises(MnistgenError, match=match):
+        evaluate_images(images, evaluator=tiny_evaluator, **({"kid_subset_size": 50} | kwargs))
+
+
+def test_cli_evaluate_npz(tiny_evaluator, tmp_path, monkeypatch, capsys):
+    import mnistgen.metrics
+    from mnistgen.cli import main
+
+    monkeypatch.setattr(mnistgen.metrics, "get_evaluator", lambda *a, **k: tiny_evaluator)
+    path = tmp_path / "samples.npz"
+    np.savez(path, images=tiny_evaluator.dataset.train_images[:100])
+    assert main(["evaluate", str(path), "--kid-subset-size", "50", "--real", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "samples.npz" in out and "real (held-out)" in out
+    payload = read_json(tmp_path / "samples.metrics.json")
+    assert payload["samples"]["n"] == 100 and payload["real"]["n"] == 100
+    assert main(["evaluate", str(path), "--json", str(tmp_path / "x.json")]) == 2
+    assert "KID" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "missing.npy")]) == 2

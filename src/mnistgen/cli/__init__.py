@@ -21,6 +21,7 @@ COMMANDS = [
     "mnistgen.cli.gan_cmd",
     "mnistgen.cli.sample_cmd",
     "mnistgen.cli.run_cmd",
+    "mnistgen.cli.eval_cmd",
 ]
 
 
