@@ -9,7 +9,7 @@ DATA_DIR ?= $(or $(MNISTGEN_DATA_DIR),$(wildcard $(abspath ../shared/data)))
 DATA_ARG  = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 STUDY_ARGS ?=
 
-.PHONY: setup study test clean
+.PHONY: setup study test browser clean
 
 setup: $(VENV)/.installed
 
@@ -23,8 +23,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 study: setup
 	$(BIN)/mnistgen run --out $(OUT) $(DATA_ARG) $(if $(wildcard $(OUT)/study.json),--resume) $(STUDY_ARGS)
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
+
+# Headless Chromium for the report test (Debian packages; best effort: the test skips without it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1; } || \
+	  echo "note: chromium unavailable; the report's browser test will be skipped"
 
 clean:
 	rm -rf $(VENV) build *.egg-info
