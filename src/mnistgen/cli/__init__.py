@@ -18,6 +18,7 @@ from mnistgen.errors import MnistgenError
 
 COMMANDS = [
     "mnistgen.cli.data_cmd",
+    "mnistgen.cli.vae_cmd",
     "mnistgen.cli.gan_cmd",
     "mnistgen.cli.sample_cmd",
     "mnistgen.cli.run_cmd",
