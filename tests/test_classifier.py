@@ -77,3 +77,18 @@ def test_max_steps_stops_early(tiny_mnist_dir, tmp_path):
 def test_load_classifier_rejects_other_kinds(tmp_path):
     with pytest.raises(MnistgenError, match="does not exist"):
         load_classifier(tmp_path)
+
+
+def test_cli_train_classifier(tiny_mnist_dir, tmp_path, capsys):
+    from mnistgen.cli import main
+
+    out = tmp_path / "run"
+    argv = ["train", "classifier", "--out", str(out), "--preset", "tiny", "--data-dir", str(tiny_mnist_dir),
+            "--device", "cpu", "--set", "train.max_steps=2"]
+    assert main(argv) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert rundir.read_json(out / rundir.HISTORY)["epochs"][-1]["step"] == 2
+    assert main(argv) == 2  # refuses to clobber the finished run
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "classifier", "--set", "train.epochs=1"]) == 2  # the cached evaluator keeps its recipe
+    assert "need --out" in capsys.readouterr().err

@@ -251,6 +251,7 @@ def test_evaluate_real_uses_held_out_images(tiny_evaluator):
         (np.zeros((40, 28, 28), np.uint8), {}, "at least 50 images for KID"),
         (np.zeros((60, 28, 28), np.uint8), {"n": 61}, "only 60"),
         (np.zeros((5, 28, 28), np.uint8), {"kid_subset_size": 2}, "at least 10 images"),
+        (np.zeros((60, 28, 28), np.uint8), {"kid_subset_size": 0}, "subset size must be at least 2"),
     ],
 )
 def test_evaluate_images_errors(tiny_evaluator, images, kwargs, match):

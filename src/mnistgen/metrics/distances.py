@@ -110,6 +110,8 @@ def _subset(x: torch.Tensor, n: int | None, seed: int, what: str) -> torch.Tenso
 
 def score_images(images: torch.Tensor, evaluator: Evaluator, seed: int = 0, kid_subset_size: int = 1000) -> dict[str, Any]:
     """Every metric of float images (N, 1, 28, 28) in [0, 1] with a given evaluator."""
+    if kid_subset_size < 2:
+        raise MnistgenError(f"the KID subset size must be at least 2, got {kid_subset_size}")
     if len(images) < 10:
         raise MnistgenError(f"need at least 10 images to score (10 Inception-Score splits), got {len(images)}")
     if len(images) < kid_subset_size:
