@@ -198,7 +198,8 @@ def get_evaluator(
 ) -> Evaluator:
     """The cached evaluator of ``dataset``; trained (once, with progress) if missing.
 
-    ``config`` replaces the default recipe (tests use the ``tiny`` preset); ``rebuild`` retrains.
+    ``config`` replaces the default recipe (tests use the ``tiny`` preset; its ``data.dataset`` is set to
+    ``dataset``); ``rebuild`` retrains. The caller's global RNG state is left untouched.
     """
     rng = get_rng_state()  # training reseeds and model construction draws: the caller's stream must not notice
     try:
@@ -213,8 +214,8 @@ def _get_evaluator(dataset, data_dir, device, train_if_missing, download_missing
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     ds = load_dataset(dataset, data_dir, download_missing)
     cfg = config if config is not None else default_recipe(dataset)
-    if cfg.data.dataset != dataset:
-        raise MnistgenError(f"evaluator recipe is for {cfg.data.dataset}, not {dataset}")
+    if cfg.data.dataset != dataset:  # a recipe (e.g. a preset) is dataset-agnostic: apply it to this dataset
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset=dataset))
     directory = evaluator_dir(ds, cfg)
     if rebuild or not (directory / INFO).is_file():
         if not (train_if_missing or rebuild):
