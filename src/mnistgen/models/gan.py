@@ -42,8 +42,11 @@ class GANModelConfig:
     d_channels: tuple[int, ...] = (64, 64)  # 14x14 and 7x7 feature maps of the discriminator
     d_kernel: int = 3
     d_dropout: float = 0.4
+    d_norm: str = "none"  # none | batch | layer (after the second conv; use none/layer with wgan-gp)
 
     def __post_init__(self) -> None:
+        if self.d_norm not in (*NORMS, "layer"):
+            raise MnistgenError(f"unknown model.d_norm {self.d_norm!r}; choose one of: none, batch, layer")
         if self.g_norm not in NORMS:
             raise MnistgenError(f"unknown model.g_norm {self.g_norm!r}; choose one of: {', '.join(NORMS)}")
         if self.g_act not in ACTS:
@@ -114,6 +117,7 @@ class Discriminator(nn.Module):
             nn.LeakyReLU(0.2),
             *drop,
             nn.Conv2d(c[0], c[1], k, 2, pad),  # (B, c1, 7, 7)
+            *({"batch": [nn.BatchNorm2d(c[1])], "layer": [nn.GroupNorm(1, c[1])]}.get(cfg.d_norm, [])),
             nn.LeakyReLU(0.2),
             *([nn.Dropout(cfg.d_dropout)] if drop else []),
             nn.Flatten(),  # (B, c1*49)

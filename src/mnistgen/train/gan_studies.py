@@ -1,0 +1,170 @@
+"""GAN studies: cross-entropy vs Wasserstein losses, and generator capacity vs mode collapse.
+
+Both take a TOTAL time budget in minutes, split evenly over their training runs, and write into
+``out``: one run directory per training run, ``<study>.json`` (the table), ``<study>.md`` and
+figures. A run that already finished in ``out`` is reused (so an interrupted study continues)
+unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from mnistgen import rundir
+from mnistgen.config import DataConfig, RuntimeConfig
+from mnistgen.errors import MnistgenError
+from mnistgen.losses.gan import LOSSES
+from mnistgen.train import gan as T
+
+DEFAULT_WIDTHS = (1, 4, 16, 64)
+
+
+def _finished(run_dir: Path) -> bool:
+    try:
+        return "stopped" in rundir.read_json(run_dir / rundir.HISTORY)
+    except MnistgenError:
+        return False
+
+
+def _run(cfg: T.GANRunConfig, run_dir: Path, seconds: float, preset: str, *, data, runtime, data_dir, download_missing, overwrite, probe) -> dict:
+    """Train one study run (or reuse a finished one) for ``seconds``; returns its history."""
+    if data is not None:
+        cfg = dataclasses.replace(cfg, data=data)
+    if runtime is not None:
+        cfg = dataclasses.replace(cfg, runtime=runtime)
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps=0, max_minutes=seconds / 60.0,
+                                                             probe_every=0, probe_seconds=max(seconds / 12.0, 2.0), grid_every=0))
+    if overwrite or not _finished(run_dir):
+        T.train(cfg, run_dir, overwrite=True, data_dir=data_dir, download_missing=download_missing, preset_name=preset, probe=probe)
+        T.make_figures(run_dir)
+    return rundir.read_json(run_dir / rundir.HISTORY)
+
+
+def summarize(hist: dict, target: float = 8.0) -> dict[str, Any]:
+    """Convergence (time to probe IS >= target) and stability (spread over the last third)."""
+    probes = hist.get("probe", [])
+    total = hist["train_seconds"][-1] if hist["train_seconds"] else 0.0
+    late = [p["is"] for p in probes if p["train_seconds"] >= 2 * total / 3] or [p["is"] for p in probes[-1:]]
+    third = max(1, len(hist["step"]) // 3)
+    d_late, g_late = np.asarray(hist["d_loss"][-third:], float), np.asarray(hist["g_loss"][-third:], float)
+    last = probes[-1] if probes else {}
+    return {
+        "loss": hist.get("loss"),
+        "steps": hist["step"][-1] if hist["step"] else 0,
+        "train_seconds": total,
+        "time_to_is_target": next((p["train_seconds"] for p in probes if p["is"] >= target), None),
+        "is_target": target,
+        "final_is": last.get("is"),
+        "best_is": max((p["is"] for p in probes), default=None),
+        "final_modes": last.get("modes"),
+        "final_class_kl": last.get("class_kl"),
+        "probe_n": last.get("n"),
+        "is_spread_last_third": float(np.std(late)) if late else None,
+        "d_loss_std_last_third": float(d_late.std()) if len(d_late) else None,
+        "g_loss_std_last_third": float(g_late.std()) if len(g_late) else None,
+        # step-to-step jitter of the D loss relative to its level: the "oscillation"
+        "d_loss_jitter_last_third": float(np.abs(np.diff(d_late)).mean()) if len(d_late) > 1 else None,
+    }
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def markdown_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> str:
+    head = "| " + " | ".join(title for _, title in columns) + " |"
+    rule = "|" + "---|" * len(columns)
+    body = ["| " + " | ".join(_fmt(r.get(key)) for key, _ in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def compare_losses(out: str | Path, *, preset: str = "fast", minutes: float = 6.0, losses: Sequence[str] = LOSSES,
+                   data: DataConfig | None = None, runtime: RuntimeConfig | None = None, data_dir=None,
+                   download_missing: bool = True, overwrite: bool = False, probe: Any = "default") -> dict:
+    """Train ``preset`` with each loss for ``minutes / len(losses)`` and compare them."""
+    from mnistgen.plots.gan import plot_losses, plot_quality_vs_time, save_loss_grids
+
+    if minutes <= 0:
+        raise MnistgenError("compare-losses needs a positive --minutes budget")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    histories, rows = {}, []
+    for loss in losses:
+        cfg = T.configure(preset, loss)
+        histories[loss] = _run(cfg, out / loss, 60.0 * minutes / len(losses), preset, data=data, runtime=runtime, data_dir=data_dir,
+                               download_missing=download_missing, overwrite=overwrite, probe=probe)
+        rows.append(summarize(histories[loss]) | {"run_dir": str(out / loss)})
+    columns = [("loss", "loss"), ("steps", "G steps"), ("train_seconds", "train s"), ("time_to_is_target", "s to IS ≥ 8"),
+               ("final_is", "final IS"), ("best_is", "best IS"), ("final_modes", "modes"), ("final_class_kl", "class-KL"),
+               ("is_spread_last_third", "IS std (last ⅓)"), ("d_loss_std_last_third", "D-loss std (last ⅓)"),
+               ("d_loss_jitter_last_third", "D-loss jitter (last ⅓)")]
+    n = rows[0].get("probe_n")
+    md = (f"### Cross-entropy vs Wasserstein ({preset} preset, {minutes / len(losses):.1f} min each, probe IS at n = {n})\n\n"
+          + markdown_table(rows, columns) + "\n")
+    figures = [
+        plot_losses(histories, out / "losses.png", f"GAN losses by loss type ({preset} preset)"),
+        plot_quality_vs_time(histories, out / "quality_vs_time.png", f"Sample quality vs training time ({preset} preset)", target=8.0),
+        save_loss_grids({loss: out / loss for loss in losses}, out / "samples.png", f"Final samples by loss ({preset} preset)"),
+    ]
+    result = {"preset": preset, "minutes": minutes, "rows": rows, "figures": [str(f) for f in figures], "markdown": md}
+    rundir.write_json(out / "compare_losses.json", result)
+    rundir.atomic_write(out / "compare_losses.md", lambda fh: fh.write(md), mode="w")
+    return result
+
+
+def capacity_config(width: int, base: str = "tiny") -> T.GANRunConfig:
+    """The ``base`` preset with a generator of channels (2*width, width); the discriminator is unchanged."""
+    cfg = T.configure(base)
+    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, g_channels=(2 * width, width)))
+
+
+def capacity_sweep(out: str | Path, *, widths: Sequence[int] | None = None, minutes: float = 4.0, base: str = "tiny",
+                   data: DataConfig | None = None, runtime: RuntimeConfig | None = None, data_dir=None,
+                   download_missing: bool = True, overwrite: bool = False, probe: Any = "default") -> dict:
+    """Generators of increasing width against one fixed discriminator, ``minutes / len(widths)`` each."""
+    from mnistgen.models.gan import build, count_params
+    from mnistgen.plots.gan import plot_capacity, save_collapse_grid
+
+    widths = sorted(set(widths or DEFAULT_WIDTHS))
+    if minutes <= 0 or not widths or min(widths) < 1:
+        raise MnistgenError("sweep gan-capacity needs a positive --minutes budget and widths >= 1")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for w in widths:
+        cfg = capacity_config(w, base)
+        g, d = build(cfg.model)
+        run_dir = out / f"width{w}"
+        hist = _run(cfg, run_dir, 60.0 * minutes / len(widths), base, data=data, runtime=runtime, data_dir=data_dir,
+                    download_missing=download_missing, overwrite=overwrite, probe=probe)
+        s = summarize(hist)
+        rows.append({"width": w, "g_channels": list(cfg.model.g_channels), "g_params": count_params(g), "d_params": count_params(d),
+                     "steps": s["steps"], "is": s["final_is"], "modes": s["final_modes"], "class_kl": s["final_class_kl"],
+                     "probe_n": s["probe_n"], "run_dir": str(run_dir)})
+    columns = [("width", "width"), ("g_params", "G params"), ("d_params", "D params"), ("steps", "G steps"),
+               ("is", "IS"), ("modes", "modes"), ("class_kl", "class-KL")]
+    md = (f"### Generator capacity vs mode collapse (discriminator of the `{base}` preset fixed, "
+          f"{minutes / len(widths):.1f} min each, IS at n = {rows[0]['probe_n']})\n\n" + markdown_table(rows, columns) + "\n")
+    figures = [plot_capacity(rows, out / "capacity.png", f"Generator capacity vs quality ({base} discriminator)"),
+               save_collapse_grid(Path(rows[0]["run_dir"]), Path(rows[-1]["run_dir"]), out / "collapse.png",
+                                  f"width {rows[0]['width']} vs width {rows[-1]['width']}")]
+    result = {"base": base, "minutes": minutes, "rows": rows, "figures": [str(f) for f in figures], "markdown": md}
+    rundir.write_json(out / "capacity_sweep.json", result)
+    rundir.atomic_write(out / "capacity_sweep.md", lambda fh: fh.write(md), mode="w")
+    return result
+
+
+@torch.no_grad()
+def final_samples(run_dir: Path, n: int = 100, seed: int = 0) -> torch.Tensor:
+    from mnistgen.sampling import sample_images
+
+    return sample_images(run_dir, n, seed=seed)
