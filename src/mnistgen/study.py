@@ -104,6 +104,12 @@ class Study:
                                            download_missing=self.download_missing, config=config)
         return self.evaluator
 
+    def probe(self) -> Callable[[Any], dict]:
+        """The cheap periodic quality probe of GAN training, with the study's evaluator."""
+        from mnistgen.metrics import quick_scores
+
+        return lambda images: quick_scores(images, self.get_evaluator())
+
     def score_run(self, run_dir: Path) -> dict[str, Any]:
         """Sample ``profile.n`` images from a generator run and score them."""
         from mnistgen.metrics import evaluate_images

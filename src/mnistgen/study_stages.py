@@ -48,30 +48,88 @@ def _gan(preset: str, loss: str):
 
         cfg = study.configure(gan.configure(preset, loss), "gan", minutes)
         run_dir = study.out / f"gan-{preset}-{loss}"
-        summary = gan.train(cfg, run_dir, overwrite=True, data_dir=study.data_dir,
-                            download_missing=study.download_missing, preset_name=preset)
+        summary = gan.train(cfg, run_dir, overwrite=True, data_dir=study.data_dir, download_missing=study.download_missing,
+                            preset_name=preset, probe=study.probe())
         return {"run_dir": run_dir.name, "train": summary, "metrics": study.score_run(run_dir)}
 
     return run
 
 
+def truncate(hist: dict, seconds: float) -> dict:
+    """A GAN history cut at ``seconds`` of training: compares runs over the same time window."""
+    keep = sum(1 for t in hist["train_seconds"] if t <= seconds + 1e-9)
+    out = {k: v[:keep] if isinstance(v, list) and len(v) == len(hist["train_seconds"]) else v for k, v in hist.items()}
+    out["probe"] = [p for p in hist.get("probe", []) if p["train_seconds"] <= seconds + 1e-9]
+    return out
+
+
 def _loss_comparison(study: Study, minutes: float) -> dict[str, Any]:
-    from mnistgen.train import gan_studies
+    """bce vs wgan vs wgan-gp (the fast preset), judged over the same training-time window."""
+    from mnistgen.plots.gan import plot_losses, plot_quality_vs_time, save_loss_grids
+    from mnistgen.rundir import read_json
+    from mnistgen.train.gan_studies import summarize
 
     runs = {loss: study.out / f"gan-fast-{loss}" for loss in ("bce", "wgan", "wgan-gp")}
-    return gan_studies.summarize_losses({k: v for k, v in runs.items() if (v / "history.json").exists()},
-                                        study.out / "gan-losses")
+    runs = {k: v for k, v in runs.items() if (v / "history.json").exists()}
+    if len(runs) < 2:
+        raise RuntimeError("fewer than two of the loss runs finished: nothing to compare")
+    full = {k: read_json(v / "history.json") for k, v in runs.items()}
+    window = min(h["train_seconds"][-1] for h in full.values() if h["train_seconds"])
+    hists = {k: truncate(h, window) for k, h in full.items()}
+    rows = [summarize(h) for h in hists.values()]
+    out = study.out / "gan-losses"
+    out.mkdir(exist_ok=True)
+    fastest = min((r for r in rows if r["time_to_is_target"] is not None), key=lambda r: r["time_to_is_target"], default=None)
+    steadiest = min(rows, key=lambda r: r["is_spread_last_third"] if r["is_spread_last_third"] is not None else float("inf"))
+    speed = (f"{fastest['loss']} reaches IS 8 first ({fastest['time_to_is_target']:.0f} s)" if fastest
+             else "no loss reaches IS 8 in this window")
+    figures = [
+        (plot_losses(hists, out / "losses.png", "GAN losses by loss type (fast preset)"),
+         "Discriminator/critic and generator losses per step (moving average), one panel per loss; the Wasserstein "
+         "panels also show the critic's estimate of the Wasserstein distance. Compare how much each curve still "
+         "oscillates late in training (the D-loss jitter column of the table)."),
+        (plot_quality_vs_time(hists, out / "quality_vs_time.png", "Sample quality vs training time (fast preset)", target=8.0),
+         f"Probe Inception Score and digit classes covered against training seconds, every loss over the same "
+         f"{window:.0f} s window. Notice that {speed}, and that {steadiest['loss']} is the steadiest over the last third "
+         f"(IS std {steadiest['is_spread_last_third']:.3f})."),
+        (save_loss_grids(runs, out / "samples.png", "Final samples by loss (fast preset)"),
+         "Final samples of each loss's run (EMA generator)."),
+    ]
+    headers = ["loss", "G steps", "train s", "s to IS ≥ 8", "final IS", "best IS", "modes", "class-KL", "IS std (last ⅓)",
+               "D-loss std (last ⅓)", "D-loss jitter (last ⅓)"]
+    keys = ["loss", "steps", "train_seconds", "time_to_is_target", "final_is", "best_is", "final_modes", "final_class_kl",
+            "is_spread_last_third", "d_loss_std_last_third", "d_loss_jitter_last_third"]
+    table = {"headers": headers, "rows": [[r.get(k) for k in keys] for r in rows]}
+    return {"window_seconds": window, "rows": rows, "table": table, "probe_n": rows[0].get("probe_n"),
+            "figures": [(str(p.relative_to(study.out)), c) for p, c in figures]}
 
 
 def _capacity(study: Study, minutes: float) -> dict[str, Any]:
+    from mnistgen.config import DataConfig, RuntimeConfig, apply_overrides
     from mnistgen.train import gan_studies
 
-    return gan_studies.capacity_sweep(
-        study.out / "gan-capacity", minutes=minutes, widths=study.profile.sweep_widths, data_dir=study.data_dir,
-        overrides=(*study.profile.data_overrides, f"runtime.device={study.device}", f"runtime.seed={study.seed}",
-                   *study.profile.stage_overrides.get("gan", ())),
-        evaluator=study.get_evaluator(), n=study.profile.n,
+    data = apply_overrides(DataConfig(dataset=study.dataset, val_size=0),
+                           [o[len("data."):] for o in study.profile.data_overrides if o.startswith("data.limit")])
+    result = gan_studies.capacity_sweep(
+        study.out / "gan-capacity", widths=study.profile.sweep_widths, minutes=minutes or 0.1, data=data,
+        runtime=RuntimeConfig(device=study.device, seed=study.seed), data_dir=study.data_dir,
+        download_missing=study.download_missing, overwrite=True, probe=study.probe(),
     )
+    rows = result["rows"]
+    headers = ["width", "G params", "D params", "G steps", "IS", "modes", "class-KL"]
+    table = {"headers": headers, "rows": [[r["width"], r["g_params"], r["d_params"], r["steps"], r["is"], r["modes"], r["class_kl"]]
+                                          for r in rows]}
+    small, large = rows[0], rows[-1]
+    figures = [
+        ("gan-capacity/capacity.png",
+         f"Generator capacity vs quality against one fixed discriminator (probe IS at n = {small.get('probe_n')}). Notice the "
+         f"smallest generator ({small['g_params']:,} parameters) covers {small['modes']} digit class(es) while the largest "
+         f"({large['g_params']:,}) covers {large['modes']}."),
+        ("gan-capacity/collapse.png",
+         "Mode collapse: samples of the smallest generator (left) beside the largest (right). The too-weak generator "
+         "repeats one or a few digits — the study's anecdote of a generator that only drew ones."),
+    ]
+    return {"rows": rows, "table": table, "figures": figures}
 
 
 def _comparison(study: Study, minutes: float) -> dict[str, Any]:
@@ -99,9 +157,9 @@ STAGES = [
     Stage("vae-conv", "VAE, strong convolutional preset", 2.5, 0.5, _vae("conv"), needs=("evaluator",)),
     Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10)", 1.8, 0.5, _vae("seed"), needs=("evaluator",)),
     Stage("vae-seed-2d", "VAE, seed preset with a 2-D latent (latent map)", 1.0, 0.3, _vae("seed-2d"), needs=("evaluator",)),
-    Stage("gan-fast-bce", "GAN, fast preset, cross-entropy", 3.5, 1.0, _gan("fast", "bce"), needs=("evaluator",)),
-    Stage("gan-fast-wgan", "GAN, fast preset, Wasserstein (weight clipping)", 1.5, 0.5, _gan("fast", "wgan"), needs=("evaluator",)),
-    Stage("gan-fast-wgan-gp", "GAN, fast preset, Wasserstein (gradient penalty)", 2.0, 0.5, _gan("fast", "wgan-gp"), needs=("evaluator",)),
+    Stage("gan-fast-bce", "GAN, fast preset, cross-entropy", 3.0, 1.0, _gan("fast", "bce"), needs=("evaluator",)),
+    Stage("gan-fast-wgan", "GAN, fast preset, Wasserstein (weight clipping)", 3.0, 0.5, _gan("fast", "wgan"), needs=("evaluator",)),
+    Stage("gan-fast-wgan-gp", "GAN, fast preset, Wasserstein (gradient penalty)", 3.0, 0.5, _gan("fast", "wgan-gp"), needs=("evaluator",)),
     Stage("gan-seed-bce", "GAN, the study's seed DCGAN (briefly: ~0.6 steps/s on CPU)", 0.7, 0.3, _gan("seed", "bce"), needs=("evaluator",)),
     Stage("gan-losses", "cross-entropy vs Wasserstein: convergence and stability", 0, 0, _loss_comparison),
     Stage("gan-capacity", "generator capacity sweep (mode collapse of a too-weak generator)", 2.0, 0.5, _capacity,
