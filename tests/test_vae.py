@@ -14,7 +14,7 @@ from mnistgen.checkpoint import load_checkpoint
 from mnistgen.cli import main
 from mnistgen.config import DataConfig, apply_overrides, pick_preset
 from mnistgen.errors import MnistgenError
-from mnistgen.losses.vae import kl_to_standard_normal, kl_warmup, reconstruction_bce, vae_loss
+from mnistgen.losses.vae import kl_to_standard_normal, kl_warmup, mmd_to_standard_normal, reconstruction_bce, vae_loss
 from mnistgen.models.vae import VAE
 from mnistgen.sampling import sample_images, write_npz
 from mnistgen.train import vae as tv
@@ -94,6 +94,14 @@ def test_loss_terms_on_known_inputs():
     assert loss.kl.item() == pytest.approx(2.0)
     assert loss.total.item() == pytest.approx(784 * math.log(2) + 3.0 * 0.5 * 2.0, rel=1e-6)
     assert [kl_warmup(s, 4) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0] and kl_warmup(0, 0) == 1.0
+
+
+def test_mmd_penalty_is_small_at_the_prior_and_large_off_it():
+    gen = torch.Generator().manual_seed(0)
+    at_prior = mmd_to_standard_normal(torch.randn(256, 8, generator=gen), gen).item()
+    shrunk = mmd_to_standard_normal(0.3 * torch.randn(256, 8, generator=gen), gen).item()
+    shifted = mmd_to_standard_normal(torch.randn(256, 8, generator=gen) + 1.0, gen).item()
+    assert abs(at_prior) < 0.02 and shrunk > 0.5 and shifted > 0.5
 
 
 @pytest.mark.parametrize("arch", ["seed", "conv"])

@@ -103,8 +103,8 @@ def draw_all(run_dir: Path, splits: Splits | None = None, data_dir=None) -> list
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         samples = model.decode(torch.randn(100, model.latent_dim, generator=gen))  # (100, 1, 28, 28)
-    written.append(save_grid(samples, figures / FILES["samples"], f"VAE ({cfg.model.arch}, d={model.latent_dim}): 100 decoded z ~ N(0, I)",
-                             caption=f"decoder alone, best epoch {best}"))
+    title = f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random z ~ N(0, I)"
+    written.append(save_grid(samples, figures / FILES["samples"], title))
     splits = splits or _splits_for(run_dir, cfg, data_dir)
     if splits is None:
         print(f"warning: dataset {cfg.data.dataset} not found; skipped the reconstruction and latent-map figures (pass --data-dir)",
