@@ -58,14 +58,15 @@ def test_rerun_refuses_then_resumes_without_redoing(quick_study, tiny_mnist_dir,
     assert json.loads((out / "metrics.json").read_bytes()) == json.loads(before)
 
 
-def test_budget_plan_drops_what_does_not_fit():
+def test_budget_plan_drops_the_least_important_first():
     noop = lambda study, minutes: {}  # noqa: E731
-    stages = [Stage("a", "", 3.0, 2.0, noop), Stage("b", "", 1.0, 1.0, noop), Stage("c", "", 0, 0, noop)]
-    budget, skipped = plan(stages, 8.0)
-    assert budget == {"a": 6.0, "b": 2.0} and skipped == []
-    budget, skipped = plan(stages, 3.0)
-    assert skipped == ["b"] and budget == {"a": 3.0}
-    assert plan(stages, 1.0) == ({}, ["b", "a"])
+    stages = [Stage("a", "", 3.0, 2.0, noop), Stage("c", "", 0, 0, noop), Stage("b", "", 1.0, 0.5, noop),
+              Stage("d", "", 1.0, 1.0, noop)]
+    budget, skipped = plan(stages, 10.0)
+    assert budget == {"a": 6.0, "b": 2.0, "d": 2.0} and skipped == []
+    budget, skipped = plan(stages, 4.0)  # d's share (0.8) is under its minimum: the last stage goes first
+    assert skipped == ["d"] and budget == {"a": 3.0, "b": 1.0}
+    assert plan(stages, 1.0) == ({}, ["d", "b", "a"])
 
 
 def _chromium() -> str | None:

@@ -56,7 +56,7 @@ QUICK = Profile(
 class Stage:
     name: str
     title: str
-    weight: float  # share of the training budget (0 = not budgeted)
+    weight: float  # share of the training budget (0 = not budgeted); earlier stages matter more
     min_minutes: float  # below this, the stage is skipped (announced before the start)
     run: Callable[["Study", float], dict[str, Any]]
     needs: tuple[str, ...] = ()
@@ -127,19 +127,16 @@ class Study:
 
 
 def plan(stages: list[Stage], minutes: float) -> tuple[dict[str, float], list[str]]:
-    """Minutes per budgeted stage; stages whose share falls under their minimum are dropped
-    (lowest weight first) and their minutes shared among the rest."""
+    """Minutes per budgeted stage. While some stage's share falls under its minimum, the least
+    important budgeted stage (the latest in the list) is dropped and its minutes shared among the rest."""
     active = [s for s in stages if s.weight > 0]
     skipped: list[str] = []
     while active:
         total = sum(s.weight for s in active)
         budget = {s.name: minutes * s.weight / total for s in active}
-        short = [s for s in active if budget[s.name] < s.min_minutes]
-        if not short:
+        if all(budget[s.name] >= s.min_minutes for s in active):
             return budget, skipped
-        drop = min(short, key=lambda s: s.weight)
-        active.remove(drop)
-        skipped.append(drop.name)
+        skipped.append(active.pop().name)
     return {}, skipped
 
 
