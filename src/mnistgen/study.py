@@ -33,7 +33,7 @@ class Profile:
     data_overrides: tuple[str, ...] = ()  # applied to every trained model's config
     stage_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
     evaluator_preset: str = "default"
-    sweep_widths: tuple[int, ...] = (4, 8, 16, 32, 64)
+    sweep_widths: tuple[int, ...] = (1, 8, 64)
 
 
 FULL = Profile("full", n=10000, kid_subset=1000)
@@ -48,7 +48,7 @@ QUICK = Profile(
                 "train.probe_seconds=0", "train.grid_every=0", "train.checkpoint_every=6"),
     },
     evaluator_preset="tiny",
-    sweep_widths=(4, 32),
+    sweep_widths=(1, 32),
 )
 
 
@@ -80,8 +80,8 @@ class Study:
             *self.profile.data_overrides,
             f"runtime.device={self.device}",
             f"runtime.seed={self.seed}",
+            *extra,  # the study's recipe for this stage; the profile (e.g. --quick) has the last word
             *self.profile.stage_overrides.get(family, ()),
-            *extra,
         ]
         if minutes > 0:
             overrides.append(f"train.max_minutes={minutes:.4f}")
