@@ -48,20 +48,25 @@ class SeedEncoder(nn.Module):
 
 
 class SeedDecoder(nn.Module):
-    """dense 16 -> 64 -> 128 -> reshape 4x4x8 -> transposed convs 8x8x8, 12x12x4, 24x24x2, 28x28x1."""
+    """dense 16 -> 64 -> 128 -> reshape 4x4x8 -> transposed convs 8x8x8, 12x12x4, 24x24x2, 28x28x1.
+
+    The table gives no activations; LeakyReLU(0.2) (as in the study's GAN) keeps this very narrow
+    decoder alive: with ReLU, the 2-D latent's 16 units and the 2-channel layer died early in
+    training and the model collapsed to one blurry average digit (KL = 0).
+    """
 
     def __init__(self, latent_dim: int) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         self.dense = nn.Sequential(
-            nn.Linear(latent_dim, 16), nn.ReLU(),  # (B, 16)
-            nn.Linear(16, 64), nn.ReLU(),  # (B, 64)
-            nn.Linear(64, 128), nn.ReLU(),  # (B, 128)
+            nn.Linear(latent_dim, 16), nn.LeakyReLU(0.2),  # (B, 16)
+            nn.Linear(16, 64), nn.LeakyReLU(0.2),  # (B, 64)
+            nn.Linear(64, 128), nn.LeakyReLU(0.2),  # (B, 128)
         )
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(8, 8, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # (B, 8, 8, 8)
-            nn.ConvTranspose2d(8, 4, kernel_size=5, stride=1, padding=0), nn.ReLU(),  # (B, 4, 12, 12)
-            nn.ConvTranspose2d(4, 2, kernel_size=4, stride=2, padding=1), nn.ReLU(),  # (B, 2, 24, 24)
+            nn.ConvTranspose2d(8, 8, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, 8, 8, 8)
+            nn.ConvTranspose2d(8, 4, kernel_size=5, stride=1, padding=0), nn.LeakyReLU(0.2),  # (B, 4, 12, 12)
+            nn.ConvTranspose2d(4, 2, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, 2, 24, 24)
             nn.ConvTranspose2d(2, 1, kernel_size=5, stride=1, padding=0),  # (B, 1, 28, 28), sigmoid in forward
         )
 
