@@ -32,6 +32,7 @@ def register(commands, train_targets) -> None:
 def run(args: argparse.Namespace) -> int:
     from mnistgen.data import load_dataset
     from mnistgen.report import write_report
+    from mnistgen.rundir import write_json
     from mnistgen.runtime import environment, resolve_device
     from mnistgen.study import FULL, QUICK, STATE, Study, execute, load_state
     from mnistgen.study_stages import STAGES
@@ -68,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         f"device {device})")
     started = time.monotonic()
     execute(study, STAGES, minutes, log)
-    state["wall_seconds"] = state.get("wall_seconds", 0.0) + time.monotonic() - started
+    state["wall_seconds"] = state.get("wall_seconds", 0.0) + time.monotonic() - started  # summed over resumes
+    write_json(out / STATE, state)
     paths = write_report(out, state)
     print(stage_table(state))
     print(f"report: {paths['html']}  ({paths['markdown'].name}, {paths['metrics'].name})")
