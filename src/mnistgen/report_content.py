@@ -109,8 +109,8 @@ def build_blocks(out: Path, state: dict, metrics: dict, original: dict) -> list[
     blocks += _fig(out, "gan-seed-bce/figures/samples.png",
                    "100 samples of the study's seed DCGAN after its short CPU budget: it trains ~0.6 steps/s, so it is far "
                    "from converged — the reason the fast preset exists.")
-    blocks += _losses_section(out, _done(state, "gan-losses"))
-    blocks += _capacity_section(out, _done(state, "gan-capacity"))
+    blocks += _table_and_figures(out, _done(state, "gan-losses"), "Cross-entropy vs Wasserstein")
+    blocks += _table_and_figures(out, _done(state, "gan-capacity"), "Generator capacity vs performance (mode collapse)")
 
     blocks += [("h2", "4. Environment and timings"), ("table", ["what", "value"], [[k, v] for k, v in env.items()]),
                ("table", ["stage", "status", "budget min", "wall s", "note"],
@@ -119,22 +119,11 @@ def build_blocks(out: Path, state: dict, metrics: dict, original: dict) -> list[
     return blocks
 
 
-def _losses_section(out: Path, result: dict | None) -> list[tuple]:
+def _table_and_figures(out: Path, result: dict | None, heading: str) -> list[tuple]:
+    """A sub-study's section: its heading, its table and its captioned figures (nothing if it did not run)."""
     if not result:
         return []
-    blocks: list[tuple] = [("h3", "Cross-entropy vs Wasserstein")]
-    table = result.get("table")
-    if table:
-        blocks.append(("table", table["headers"], table["rows"]))
-    for rel, caption in result.get("figures", []):
-        blocks += _fig(out, rel, caption)
-    return blocks
-
-
-def _capacity_section(out: Path, result: dict | None) -> list[tuple]:
-    if not result:
-        return []
-    blocks: list[tuple] = [("h3", "Generator capacity vs performance (mode collapse)")]
+    blocks: list[tuple] = [("h3", heading)]
     table = result.get("table")
     if table:
         blocks.append(("table", table["headers"], table["rows"]))
