@@ -50,6 +50,7 @@ def _gan(preset: str, loss: str):
         run_dir = study.out / f"gan-{preset}-{loss}"
         summary = gan.train(cfg, run_dir, overwrite=True, data_dir=study.data_dir, download_missing=study.download_missing,
                             preset_name=preset, probe=study.probe())
+        gan.make_figures(run_dir)  # loss curves, quality vs time, the final 10x10 grid
         return {"run_dir": run_dir.name, "train": summary, "metrics": study.score_run(run_dir)}
 
     return run

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
 
@@ -26,6 +27,7 @@ def plot_kl(history: dict, path: Path, title: str = "VAE: KL term per epoch") ->
     ax.plot(history["epoch"], history["train_kl"], "o-", label="train")
     ax.plot(history["epoch"], history["val_kl"], "s--", label="validation")
     ax.set(title=title, xlabel="epoch", ylabel="KL(q(z|x) || N(0, I)) [nats / image]")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.grid(alpha=0.3)
     ax.legend()
     return save_figure(fig, path)
@@ -41,6 +43,7 @@ def plot_loss(history: dict, path: Path, title: str = "VAE: combined loss per ep
         ax.axvline(best, color="gray", lw=0.8, ls=":")
         ax.plot([best], [value], "*", color="red", ms=14, label=f"best epoch {best} (val {value:.2f})")
     ax.set(title=title, xlabel="epoch", ylabel="reconstruction BCE + beta * KL [nats / image]")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.grid(alpha=0.3)
     ax.legend()
     return save_figure(fig, path)
