@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, TypeVar
 
 from mnistgen.errors import MnistgenError
+from mnistgen.rundir import write_json
 
 T = TypeVar("T")
 
@@ -95,8 +96,6 @@ def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
 
 def save_config(cfg: Any, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
     """Write the resolved config (plus ``extra`` top-level keys such as ``kind``) as JSON, atomically."""
-    from mnistgen.rundir import write_json  # local import: rundir imports nothing from here
-
     payload = dict(extra or {})
     payload["config"] = to_dict(cfg)
     write_json(path, payload)

@@ -79,7 +79,7 @@ def build_blocks(out: Path, state: dict, metrics: dict, original: dict) -> list[
         if key in metrics:
             rows.append(_metrics_row(label, metrics[key], f"{orig['is_mean']:.2f} ± {orig['is_std']:.2f} ({orig['n']:,})"))
     blocks.append(("table", HEADERS, rows))
-    others = [k for k in metrics if k not in dict((p[0], 1) for p in pairs)]
+    others = [k for k in metrics if k not in {p[0] for p in pairs}]
     if others:
         blocks += [("h3", "Every other scored model"), ("table", HEADERS, [_metrics_row(k, metrics[k]) for k in others])]
     blocks += _fig(out, "figures/comparison.png",

@@ -9,14 +9,10 @@ from mnistgen.study import Stage, Study
 
 
 def _evaluator(study: Study, minutes: float) -> dict[str, Any]:
-    from mnistgen.metrics.evaluator import evaluator_dir  # noqa: F401  (fails early if metrics are broken)
-
     started = time.monotonic()
-    ev = study.get_evaluator()
-    info = dict(getattr(ev, "info", {}) or {})
-    return {"test_accuracy": info.get("test_accuracy"), "directory": str(getattr(ev, "directory", "")),
-            "seconds_to_ready": time.monotonic() - started, "trained_now": bool(info.get("trained_seconds")) and
-            time.monotonic() - started > 5, "info": info}
+    ev = study.get_evaluator()  # trains it (minutes) only if the cache has none
+    return {"test_accuracy": ev.accuracy, "directory": str(ev.directory), "seconds_to_ready": time.monotonic() - started,
+            "info": ev.info}
 
 
 def _real(study: Study, minutes: float) -> dict[str, Any]:
@@ -106,15 +102,13 @@ def _loss_comparison(study: Study, minutes: float) -> dict[str, Any]:
 
 
 def _capacity(study: Study, minutes: float) -> dict[str, Any]:
-    from mnistgen.config import DataConfig, RuntimeConfig, apply_overrides
     from mnistgen.train import gan_studies
 
-    data = apply_overrides(DataConfig(dataset=study.dataset, val_size=0),
-                           [o[len("data."):] for o in study.profile.data_overrides if o.startswith("data.limit")])
+    base = study.configure(gan_studies.capacity_config(1), "gan", 0)  # the study's data and runtime settings
     result = gan_studies.capacity_sweep(
-        study.out / "gan-capacity", widths=study.profile.sweep_widths, minutes=minutes or 0.1, data=data,
-        runtime=RuntimeConfig(device=study.device, seed=study.seed), data_dir=study.data_dir,
-        download_missing=study.download_missing, overwrite=True, probe=study.probe(),
+        study.out / "gan-capacity", widths=study.profile.sweep_widths, minutes=minutes or 0.1, data=base.data,
+        runtime=base.runtime, data_dir=study.data_dir, download_missing=study.download_missing, overwrite=True,
+        probe=study.probe(),
     )
     rows = result["rows"]
     headers = ["width", "G params", "D params", "G steps", "IS", "modes", "class-KL"]
