@@ -90,7 +90,8 @@ def _loss_comparison(study: Study, minutes: float) -> dict[str, Any]:
          f"{window:.0f} s window. Notice that {speed}, and that {steadiest['loss']} is the steadiest over the last third "
          f"(IS std {steadiest['is_spread_last_third']:.3f})."),
         (save_loss_grids(runs, out / "samples.png", "Final samples by loss (fast preset)"),
-         "Final samples of each loss's run (EMA generator)."),
+         "Final samples of each loss's run (EMA generator) after its whole budget, not the common window: "
+         + ", ".join(f"{k} {h['train_seconds'][-1]:.0f} s" for k, h in full.items()) + " of training."),
     ]
     headers = ["loss", "G steps", "train s", "s to IS ≥ 8", "final IS", "best IS", "modes", "class-KL", "IS std (last ⅓)",
                "D-loss std (last ⅓)", "D-loss jitter (last ⅓)"]
