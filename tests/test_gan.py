@@ -216,3 +216,23 @@ def test_cli_trains_resumes_and_samples(tmp_path, tiny_mnist_dir, capsys):
     assert load_checkpoint(run / "checkpoint_last.pt", "gan")["state"]["step"] == 3
     assert main(["train", "gan", "--out", str(run), "--steps", "2", *common]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_precision_and_learning_rate_decay_options(tmp_path, tiny_mnist_dir):
+    cpu = torch.device("cpu")
+    assert T.use_bf16("bf16", cpu) and not T.use_bf16("fp32", cpu)
+    assert T.use_bf16("auto", cpu) == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    with pytest.raises(MnistgenError, match="unknown train.precision 'fp8'"):
+        T.GANTrainConfig(precision="fp8")
+    with pytest.raises(MnistgenError, match="lr_final"):
+        T.GANTrainConfig(lr_final=1.5)
+    t = T.GANTrainConfig(steps=100, lr_final=0.2)
+    assert [T.lr_scale(t, s, 0.0) for s in (0, 50, 100, 200)] == pytest.approx([1.0, 0.6, 0.2, 0.2])
+    t = T.GANTrainConfig(steps=0, max_minutes=2.0, lr_final=0.0)
+    assert T.lr_scale(t, 10, 60.0) == pytest.approx(0.5) and T.lr_scale(T.GANTrainConfig(), 10, 5.0) == 1.0
+    # a bf16 run trains, records its precision, and its losses stay finite
+    s = T.train(small_cfg(steps=3, precision="bf16"), tmp_path / "run", data_dir=tiny_mnist_dir, probe=None)
+    meta = T.rundir.read_json(tmp_path / "run" / "metadata.json")
+    hist = T.rundir.read_json(tmp_path / "run" / "history.json")
+    assert s["steps"] == 3 and meta["precision"] == "bf16" and all(math.isfinite(v) for v in hist["d_loss"] + hist["g_loss"])
+    assert T.configure("fast").train.precision == "auto" and T.configure("seed").train.precision == "fp32"

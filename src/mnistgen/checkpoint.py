@@ -61,6 +61,13 @@ def save_checkpoint(
     atomic_write(path, lambda fh: fh.write(buffer.getvalue()))
 
 
+def rewrite_checkpoint(path: str | Path, payload: Mapping[str, Any]) -> None:
+    """Atomically write back a payload from :func:`load_checkpoint` after updating some of its entries."""
+    buffer = io.BytesIO()
+    torch.save(dict(payload), buffer)
+    atomic_write(path, lambda fh: fh.write(buffer.getvalue()))
+
+
 def load_checkpoint(path: str | Path, kind: str | None = None, map_location: Any = "cpu") -> dict[str, Any]:
     """Load and validate a checkpoint; ``kind`` (if given) must match the file's model family."""
     path = Path(path)

@@ -30,6 +30,7 @@ from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state,
 KIND = "gan"
 PROBE_SEED = 4321  # noise of the quality probe (independent of the training RNG)
 GRID_SEED = 1234  # the fixed 10x10 noise of the progress grids
+PRECISIONS = ("fp32", "bf16", "auto")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class GANTrainConfig:
     clip: float | None = None
     gp_weight: float | None = None
     ema_decay: float = 0.0  # EMA of generator weights (0 = off); samples come from the EMA copy
+    lr_final: float = 1.0  # learning rates fall linearly to this fraction of their start over the budget (1 = constant)
+    precision: str = "fp32"  # fp32 | bf16 (autocast of the forward passes) | auto (bf16 where the hardware has it)
     probe_every: int = 0  # quality probe every N steps (0 = off) ...
     probe_seconds: float = 0.0  # ... and/or every this many training seconds (0 = off)
     probe_n: int = 2000
@@ -61,6 +64,10 @@ class GANTrainConfig:
             raise MnistgenError("train.batch_size must be >= 1, train.steps/max_minutes >= 0, train.probe_n >= 10")
         if self.checkpoint_every < 1:
             raise MnistgenError("train.checkpoint_every must be >= 1")
+        if self.precision not in PRECISIONS:
+            raise MnistgenError(f"unknown train.precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}")
+        if not 0.0 <= self.lr_final <= 1.0:
+            raise MnistgenError("train.lr_final must lie in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,12 @@ PRESETS: dict[str, GANRunConfig] = {
         model=GANModelConfig(z_dim=100, g_channels=(4, 2)),
         train=GANTrainConfig(batch_size=64, steps=1500, probe_every=250),
     ),
-    # Quality per CPU second (see the experiment table in the GAN report): BN in G and D, 3x3 head
-    # at 28x28, tanh, batch 64, Adam 1e-3 / beta1 0.5 for both nets, EMA of G weights.
+    # Quality per CPU second (see the experiment tables in bench/RESULTS.md): BN in G and D, 3x3 head
+    # at 28x28, tanh, batch 64, Adam 2e-3 / beta1 0.5 for both nets, EMA of G weights, bf16 where native.
     "fast": GANRunConfig(
         model=FAST_MODEL,
-        train=GANTrainConfig(batch_size=64, steps=6000, lr_g=1e-3, lr_d=1e-3, ema_decay=0.999, probe_seconds=20.0, grid_every=1000),
+        train=GANTrainConfig(batch_size=64, steps=6000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, precision="auto",
+                             probe_seconds=20.0, grid_every=1000),
     ),
 }
 # Per (preset, loss) changes applied by configure() as --set style overrides; otherwise a loss
@@ -113,6 +121,28 @@ def hyper(t: GANTrainConfig) -> L.LossDefaults:
     d = L.defaults(t.loss)
     return L.LossDefaults(**{f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
                             for f in dataclasses.fields(L.LossDefaults)})
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16, AMX)."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
+
+
+def lr_scale(t: GANTrainConfig, step: int, train_s: float) -> float:
+    """Linear decay from 1 to ``t.lr_final`` over the budget (steps, or minutes when there is no step limit)."""
+    if t.lr_final >= 1.0:
+        return 1.0
+    done = step / t.steps if t.steps else train_s / (60.0 * t.max_minutes)
+    return 1.0 - (1.0 - t.lr_final) * min(1.0, done)
 
 
 def _batch(n: int, bs: int, seed: int, b: int, cache: dict) -> torch.Tensor:
@@ -209,6 +239,12 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             "params": {"generator": count_params(g), "discriminator": count_params(d)}}
     state = {"ck_step": step if resume is not None else None}
 
+    bf16 = use_bf16(t.precision, device)
+    info["precision"] = "bf16" if bf16 else "fp32"
+
+    def autocast() -> torch.autocast:
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+
     def checkpoint() -> None:
         save_checkpoint(last, kind=KIND, models={"generator": g, "discriminator": d}, optimizers={"generator": opt_g, "discriminator": opt_d},
                         state={"step": step, "batches": batches, "train_seconds": train_s}, config=to_dict(cfg), data=splits.info,
@@ -239,15 +275,20 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             stopped = "time"
             break
         t0 = time.perf_counter()
+        scale = lr_scale(t, step, train_s)
+        for opt, lr in ((opt_g, hp.lr_g), (opt_d, hp.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
         d_vals, w_vals = [], []
         for i in range(hp.n_critic):
             real = data[_batch(n, bs, cfg.runtime.seed, batches, cache).to(device)]
             batches += 1
             z = torch.randn(bs, cfg.model.z_dim, device=device)
             last_critic = i == hp.n_critic - 1
-            with torch.set_grad_enabled(last_critic):
+            with torch.set_grad_enabled(last_critic), autocast():
                 fake = g(z)  # (B, 1, 28, 28); kept with its graph on the last critic step for the G update
-            rl, fl = d(real), d(fake.detach())
+            with autocast():
+                rl, fl = d(real).float(), d(fake.detach()).float()
             loss_d = L.d_loss(t.loss, rl, fl)
             if hp.gp_weight > 0:
                 loss_d = loss_d + hp.gp_weight * L.gradient_penalty(d, real, fake)
@@ -259,7 +300,8 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             d_vals.append(float(loss_d.detach()))
             w_vals.append(L.wasserstein_estimate(rl, fl))
         d.requires_grad_(False)
-        loss_g = L.g_loss(t.loss, d(fake))
+        with autocast():
+            loss_g = L.g_loss(t.loss, d(fake).float())
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import torch
 
 from mnistgen import rundir
-from mnistgen.checkpoint import load_checkpoint, load_module_state, save_checkpoint
+from mnistgen.checkpoint import load_checkpoint, load_module_state, rewrite_checkpoint, save_checkpoint
 from mnistgen.config import DataConfig, RuntimeConfig, from_dict, load_config_json, save_config, to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.images import Splits, load_splits
@@ -38,13 +38,14 @@ class VAEModelConfig:
     latent_dim: int = 8
     channels: int = 32  # conv: base channel count (encoder c, 2c; decoder 2c, c, c/2)
     hidden: int = 256  # seed: LSTM hidden size; conv: dense layer width
+    stage2_hidden: int = 0  # > 0: a second-stage latent VAE of this width maps N(0, I) onto the codes (two-stage VAE)
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
             raise MnistgenError(f"unknown VAE architecture {self.arch!r}; choose one of: {', '.join(ARCHS)}")
         check_latent_dim(self.latent_dim)
-        if self.channels < 1 or self.hidden < 1:
-            raise MnistgenError("model.channels and model.hidden must be >= 1")
+        if self.channels < 1 or self.hidden < 1 or self.stage2_hidden < 0:
+            raise MnistgenError("model.channels and model.hidden must be >= 1, model.stage2_hidden >= 0")
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,17 @@ class VAETrainConfig:
     min_delta: float = 0.0  # an improvement must beat the best by more than this
     max_minutes: float = 0.0  # wall-clock budget for this call (0 = none); stops between epochs
     channels_last: bool = True  # faster convolutions on CPU
+    stage2_epochs: int = 30  # second stage (only when model.stage2_hidden > 0), trained after the first
+    stage2_batch_size: int = 1024
+    stage2_lr: float = 3e-3
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise MnistgenError("train.epochs, train.batch_size and train.lr must be positive")
         if self.schedule not in SCHEDULES:
             raise MnistgenError(f"unknown train.schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
+        if self.stage2_epochs < 1 or self.stage2_batch_size < 1 or self.stage2_lr <= 0:
+            raise MnistgenError("train.stage2_epochs, train.stage2_batch_size and train.stage2_lr must be positive")
         if self.beta < 0 or self.warmup_epochs < 0 or self.mmd < 0 or self.patience < 1 or self.max_minutes < 0:
             raise MnistgenError("train.beta, train.warmup_epochs, train.mmd and train.max_minutes must be >= 0, train.patience >= 1")
 
@@ -84,7 +90,8 @@ _SEED_TRAIN = VAETrainConfig(epochs=8, batch_size=128, lr=3e-3, beta=1.0, channe
 PRESETS: dict[str, VAERunConfig] = {
     "seed": VAERunConfig(model=_SEED_MODEL, train=_SEED_TRAIN),
     "seed-2d": VAERunConfig(model=replace(_SEED_MODEL, latent_dim=2), train=_SEED_TRAIN),
-    "conv": VAERunConfig(),
+    # Two-stage (Dai & Wipf 2019): 5 first-stage epochs, then a 512-wide latent VAE over the codes.
+    "conv": VAERunConfig(model=VAEModelConfig(stage2_hidden=512), train=VAETrainConfig(epochs=5)),
 }
 
 
@@ -127,7 +134,7 @@ def lr_at(step: int, total: int, cfg: VAETrainConfig) -> float:
 
 
 def build_model(cfg: VAEModelConfig) -> VAE:
-    return VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden)
+    return VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden, cfg.stage2_hidden)
 
 
 def load_run_config(run_dir: str | Path) -> tuple[VAERunConfig, str]:
@@ -187,7 +194,7 @@ def train(
     save_config(cfg, run_dir / rundir.CONFIG, extra={"kind": KIND, "preset": preset_name})
 
     model = build_model(cfg.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = torch.optim.Adam(model.first_stage_parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     stopper = EarlyStopping(tc.patience, tc.min_delta)
     history: dict[str, list] = {k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]}
     epoch, step, prior_seconds = 0, 0, 0.0
@@ -266,6 +273,9 @@ def train(
         if stopper.should_stop:
             stopped = "early-stopping"
     logger.close()
+    if model.stage2 is not None and (epochs_this_call or "stage2" not in history):
+        history["stage2"] = _fit_stage2(model, run_dir, splits, cfg, device, preset_name)
+        _write_history(run_dir, history, stopper)
     train_seconds = time.monotonic() - started
     figures = make_figures(run_dir, splits=splits)
     wall = time.monotonic() - started
@@ -277,6 +287,22 @@ def train(
     rundir.write_json(run_dir / rundir.METADATA, meta)
     return meta | {"run_dir": str(run_dir), "figures": [str(p) for p in figures],
                    "samples_per_second": n_train * epochs_this_call / max(train_seconds, 1e-9)}
+
+
+def _fit_stage2(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig, device: torch.device, preset_name: str) -> dict:
+    """Train the second stage on the BEST first-stage weights and store it in the best checkpoint."""
+    from mnistgen.train.vae_stage2 import train_stage2
+
+    best = load_checkpoint(run_dir / rundir.BEST, KIND)
+    load_module_state(model, best["models"]["vae"], "VAE")
+    model = model.to(memory_format=torch.contiguous_format)
+    tc = cfg.train
+    hist = train_stage2(model, splits.train, epochs=tc.stage2_epochs, batch_size=tc.stage2_batch_size, lr=tc.stage2_lr,
+                        seed=cfg.runtime.seed, device=device)
+    best["models"]["vae"] = model.state_dict()
+    best["state"]["stage2"] = hist
+    rewrite_checkpoint(run_dir / rundir.BEST, best)
+    return hist
 
 
 def _write_history(run_dir: Path, history: dict, stopper: EarlyStopping) -> None:
@@ -297,14 +323,12 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", which: s
 
 
 def load_sampler(run_dir: Path, device: torch.device) -> Callable[[int, torch.Generator], torch.Tensor]:
-    """Decoder alone (best checkpoint): z ~ N(0, I) from ``gen`` on the CPU -> means in [0, 1], (n, 1, 28, 28)."""
+    """Decoders alone (best checkpoint): u ~ N(0, I) from ``gen`` on the CPU -> [second stage ->] decoder -> means in [0, 1]."""
     model, _ = load_model(run_dir, device)
-    decoder = model.decoder
 
     @torch.no_grad()
     def sample(n: int, gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, decoder.latent_dim, generator=gen)  # (n, d) on the CPU
-        return decoder(z.to(device)).float().cpu()
+        return model.sample(n, gen).float().cpu()
 
     return sample
 
