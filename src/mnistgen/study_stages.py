@@ -152,12 +152,12 @@ def _comparison(study: Study, minutes: float) -> dict[str, Any]:
 STAGES = [
     Stage("evaluator", "evaluator classifier (trained once, then cached)", 0, 0, _evaluator),
     Stage("real", "real-data reference scores", 0, 0, _real, needs=("evaluator",)),
-    # weights are minutes at the default 15-minute budget; the seed VAEs get the epochs that fit it
-    # (their one-cycle schedule then completes: bench/bench_vae.py measured 4 epochs >= 8 for `seed`)
-    Stage("vae-conv", "VAE, strong convolutional preset", 3.0, 0.5, _vae("conv"), needs=("evaluator",)),
-    Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10)", 2.25, 0.5, _vae("seed", "train.epochs=4"),
-          needs=("evaluator",)),
-    Stage("vae-seed-2d", "VAE, seed preset with a 2-D latent (latent map)", 1.5, 0.3, _vae("seed-2d", "train.epochs=3"),
+    # weights are minutes at the default 15-minute budget (the VAEs' ~45 s second stage comes on top);
+    # the seed VAEs get the epochs that fit it, so their one-cycle schedule completes
+    Stage("vae-conv", "VAE, strong convolutional preset (two-stage)", 3.0, 0.5, _vae("conv"), needs=("evaluator",)),
+    Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10, two-stage)", 3.0, 0.5,
+          _vae("seed", "train.epochs=5"), needs=("evaluator",)),
+    Stage("vae-seed-2d", "VAE, seed preset with a 2-D latent (latent map)", 1.25, 0.3, _vae("seed-2d", "train.epochs=3"),
           needs=("evaluator",)),
     Stage("gan-fast-bce", "GAN, fast preset, cross-entropy", 3.75, 1.0, _gan("fast", "bce"), needs=("evaluator",)),
     Stage("gan-fast-wgan", "GAN, fast preset, Wasserstein (weight clipping)", 1.0, 0.3, _gan("fast", "wgan"), needs=("evaluator",)),
@@ -165,7 +165,7 @@ STAGES = [
           needs=("evaluator",)),
     Stage("gan-seed-bce", "GAN, the study's seed DCGAN (briefly: ~0.6 steps/s on CPU)", 0.5, 0.3, _gan("seed", "bce"), needs=("evaluator",)),
     Stage("gan-losses", "cross-entropy vs Wasserstein: convergence and stability", 0, 0, _loss_comparison),
-    Stage("gan-capacity", "generator capacity sweep (mode collapse of a too-weak generator)", 2.0, 0.6, _capacity,
+    Stage("gan-capacity", "generator capacity sweep (mode collapse of a too-weak generator)", 1.5, 0.6, _capacity,
           needs=("evaluator",)),
     Stage("comparison", "qualitative comparison figure", 0, 0, _comparison, needs=("evaluator",)),
 ]
