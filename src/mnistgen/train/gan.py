@@ -1,4 +1,4 @@
-"""GAN training: configs, presets, ONE loop (bce / wgan / wgan-gp), exact resume, sampling.
+"""GAN training: ONE loop (bce / wgan / wgan-gp), exact resume, sampling.
 
 A *step* is one generator update, preceded by ``n_critic`` discriminator (critic) updates.
 Budgets: ``train.steps`` (total generator steps) and/or ``train.max_minutes`` (wall clock of this
@@ -12,7 +12,6 @@ import copy
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,130 +19,19 @@ import torch
 
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint, load_module_state, save_checkpoint
-from mnistgen.config import DataConfig, RuntimeConfig, apply_overrides, from_dict, load_config_json, pick_preset, save_config, to_dict
+from mnistgen.config import from_dict, load_config_json, save_config, to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.images import load_splits, pm1_to_unit, unit_to_pm1
 from mnistgen.losses import gan as L
 from mnistgen.models.gan import GANModelConfig, Generator, build, count_params
 from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state, setup
+from mnistgen.train.gan_config import (  # noqa: F401  (re-exported: the GAN API lives in one namespace)
+    FAST_MODEL, LOSS_TUNING, PRECISIONS, PRESETS, GANRunConfig, GANTrainConfig, configure, hyper, lr_scale, use_bf16,
+)
 
 KIND = "gan"
 PROBE_SEED = 4321  # noise of the quality probe (independent of the training RNG)
 GRID_SEED = 1234  # the fixed 10x10 noise of the progress grids
-PRECISIONS = ("fp32", "bf16", "auto")
-
-
-@dataclass(frozen=True)
-class GANTrainConfig:
-    loss: str = "bce"  # bce | wgan | wgan-gp
-    batch_size: int = 256
-    steps: int = 23400  # generator steps (0 = no step limit; then set max_minutes)
-    max_minutes: float = 0.0  # wall-clock budget of one train() call (0 = none)
-    # None = the loss's default (see mnistgen.losses.gan.DEFAULTS)
-    optimizer: str | None = None  # adam | rmsprop
-    lr_g: float | None = None
-    lr_d: float | None = None
-    beta1: float | None = None
-    beta2: float | None = None
-    n_critic: int | None = None
-    clip: float | None = None
-    gp_weight: float | None = None
-    ema_decay: float = 0.0  # EMA of generator weights (0 = off); samples come from the EMA copy
-    lr_final: float = 1.0  # learning rates fall linearly to this fraction of their start over the budget (1 = constant)
-    precision: str = "fp32"  # fp32 | bf16 (autocast of the forward passes) | auto (bf16 where the hardware has it)
-    probe_every: int = 0  # quality probe every N steps (0 = off) ...
-    probe_seconds: float = 0.0  # ... and/or every this many training seconds (0 = off)
-    probe_n: int = 2000
-    grid_every: int = 0  # fixed-noise 10x10 grid every N steps (0 = only at the end)
-    checkpoint_every: int = 500
-    max_abs_loss: float = 1e4  # a loss beyond this (or NaN) stops training
-
-    def __post_init__(self) -> None:
-        L.check_loss(self.loss)
-        if self.batch_size < 1 or self.steps < 0 or self.max_minutes < 0 or self.probe_n < 10:
-            raise MnistgenError("train.batch_size must be >= 1, train.steps/max_minutes >= 0, train.probe_n >= 10")
-        if self.checkpoint_every < 1:
-            raise MnistgenError("train.checkpoint_every must be >= 1")
-        if self.precision not in PRECISIONS:
-            raise MnistgenError(f"unknown train.precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}")
-        if not 0.0 <= self.lr_final <= 1.0:
-            raise MnistgenError("train.lr_final must lie in [0, 1]")
-
-
-@dataclass(frozen=True)
-class GANRunConfig:
-    data: DataConfig = field(default_factory=lambda: DataConfig(val_size=0))
-    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
-    model: GANModelConfig = field(default_factory=GANModelConfig)
-    train: GANTrainConfig = field(default_factory=GANTrainConfig)
-
-
-FAST_MODEL = GANModelConfig(
-    z_dim=64, g_channels=(128, 64, 32), g_head_kernel=3, g_norm="batch", g_act="relu", output="tanh",
-    d_channels=(64, 128), d_kernel=4, d_dropout=0.0, d_norm="batch",
-)
-PRESETS: dict[str, GANRunConfig] = {
-    # The study's table and recipe: Adam 2e-4 / beta1 0.5, batch 256, 100 epochs (234 steps each).
-    "seed": GANRunConfig(train=GANTrainConfig(probe_seconds=60.0)),
-    # A generator far too weak for the seed discriminator: it collapses onto one or a few digits.
-    "tiny": GANRunConfig(
-        model=GANModelConfig(z_dim=100, g_channels=(4, 2)),
-        train=GANTrainConfig(batch_size=64, steps=1500, probe_every=250),
-    ),
-    # Quality per CPU second (see the experiment tables in bench/RESULTS.md): BN in G and D, 3x3 head
-    # at 28x28, tanh, batch 64, Adam 2e-3 / beta1 0.5 for both nets, EMA of G weights, bf16 where native.
-    "fast": GANRunConfig(
-        model=FAST_MODEL,
-        train=GANTrainConfig(batch_size=64, steps=6000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, precision="auto",
-                             probe_seconds=20.0, grid_every=1000),
-    ),
-}
-# Per (preset, loss) changes applied by configure() as --set style overrides; otherwise a loss
-# other than the preset's own runs with that loss's defaults (mnistgen.losses.gan.DEFAULTS).
-LOSS_TUNING: dict[tuple[str, str], list[str]] = {
-    ("fast", "wgan-gp"): ["model.d_norm=layer"],  # batch norm would couple the per-sample gradient penalty
-    ("fast", "wgan"): [],
-}
-
-
-def configure(preset: str, loss: str | None = None) -> GANRunConfig:
-    """The named preset trained with ``loss`` (default: the preset's), with that pair's tuning."""
-    cfg = pick_preset(PRESETS, preset, "gan")
-    loss = L.check_loss(loss or cfg.train.loss)
-    if loss != cfg.train.loss:
-        reset = {k: None for k in ("optimizer", "lr_g", "lr_d", "beta1", "beta2", "n_critic", "clip", "gp_weight")}
-        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, loss=loss, **reset))
-    return apply_overrides(cfg, LOSS_TUNING.get((preset, loss), []))
-
-
-def hyper(t: GANTrainConfig) -> L.LossDefaults:
-    """Loss defaults with the config's explicit values on top."""
-    d = L.defaults(t.loss)
-    return L.LossDefaults(**{f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
-                            for f in dataclasses.fields(L.LossDefaults)})
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16, AMX)."""
-    if precision != "auto":
-        return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
-
-
-def lr_scale(t: GANTrainConfig, step: int, train_s: float) -> float:
-    """Linear decay from 1 to ``t.lr_final`` over the budget (steps, or minutes when there is no step limit)."""
-    if t.lr_final >= 1.0:
-        return 1.0
-    done = step / t.steps if t.steps else train_s / (60.0 * t.max_minutes)
-    return 1.0 - (1.0 - t.lr_final) * min(1.0, done)
-
 
 def _batch(n: int, bs: int, seed: int, b: int, cache: dict) -> torch.Tensor:
     """Indices of global batch number ``b``: a seeded permutation per epoch (resume-exact)."""
