@@ -39,6 +39,16 @@ HEADERS = ["samples", "original IS (n)", "IS, n = 500", "IS, n = N", "N", "FID",
            "class-KL", "train s"]
 
 
+def _sampling_note(hist: dict | None) -> str:
+    """How the VAE's samples were drawn: one-stage, or through the fitted second stage."""
+    s2 = (hist or {}).get("stage2")
+    if not s2 or not s2.get("epoch"):
+        return "decoded by the decoder alone from 100 random z ~ N(0, I)."
+    return (f"decoded from 100 random u ~ N(0, I) through the second-stage latent VAE (two-stage VAE, fitted in "
+            f"{s2['seconds'][-1]:.0f} s, learned γ = {s2['gamma'][-1]:.3f}) and then the decoder: the second stage moves the "
+            "prior samples off the holes between the encoder's digit clusters, where one-stage samples blend two digits.")
+
+
 def _kl_caption(hist: dict) -> str:
     val = hist.get("val_kl") or []
     if len(val) < 2:
@@ -94,11 +104,13 @@ def build_blocks(out: Path, state: dict, metrics: dict, original: dict) -> list[
                    "Latent map of the 2-D seed VAE: test-set posterior means coloured by digit. Notice the overlap between "
                    "classes such as 4/9 and 3/5/8 — a 2-D code cannot separate them cleanly, as the original study found.")
     blocks += _fig(out, "vae-seed/figures/samples.png",
-                   "100 digits decoded by the seed decoder alone from z ~ N(0, I). Its few thousand weights give blurry, "
-                   "sometimes blended digits — the original's observation.")
+                   "100 digits from the seed VAE's tiny decoder (the table's few thousand weights), "
+                   + _sampling_note(seed_hist) + " Notice the strokes stay thin and prototypical: the decoder is too small "
+                   "for the variety of real handwriting.")
     conv_hist = _history(out, "vae-conv")
     blocks += _fig(out, "vae-conv/figures/samples.png",
-                   "100 digits from the strong convolutional VAE's decoder, z ~ N(0, I): much sharper and more varied.")
+                   "100 digits from the strong convolutional VAE, " + _sampling_note(conv_hist)
+                   + " Notice they are sharper and more varied than the seed decoder's.")
     blocks += _fig(out, "vae-conv/figures/loss.png", "Conv VAE. " + _loss_caption(conv_hist))
     blocks += _fig(out, "vae-conv/figures/kl.png", "Conv VAE. " + _kl_caption(conv_hist))
     blocks += _fig(out, "vae-conv/figures/reconstructions.png", "Conv VAE reconstructions: inputs (top) vs outputs (bottom).")
