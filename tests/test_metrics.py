@@ -208,6 +208,9 @@ def test_fid_zero_on_itself_and_grows_with_shift(tiny_evaluator):
     fids = [fid_kid(to_unit(shifted(ev.dataset.test_images, s)), ev, kid_subset_size=50)["fid"] for s in (1, 3, 6)]
     assert same["fid"] < fids[0] < fids[1] < fids[2]
     assert fid_kid(test, ev, kid_subset_size=50) == same  # deterministic, and BatchNorm statistics untouched
+    x = to_unit(shifted(ev.dataset.test_images, 3))
+    given = fid_kid(x, ev, kid_subset_size=50, features=ev.features(x))  # precomputed features: same numbers
+    assert given == pytest.approx(fid_kid(x, ev, kid_subset_size=50), rel=1e-5, abs=1e-7)
 
 
 def test_kid_unbiased_for_same_distribution(tiny_evaluator):

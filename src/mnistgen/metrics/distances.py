@@ -60,11 +60,26 @@ def precision_recall(real: Any, fake: Any, k: int = 3, chunk: int = 2048) -> tup
 # ----------------------------------------------------------------------------- FID / KID
 
 
+class _Given(torch.nn.Module):
+    """Identity 'feature extractor' for torchmetrics when the features are already computed."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 @torch.no_grad()
 def fid_kid(
-    images: torch.Tensor, evaluator: Evaluator, kid_subset_size: int = 1000, kid_subsets: int = 100, seed: int = 0, batch: int = 1000
+    images: torch.Tensor, evaluator: Evaluator, kid_subset_size: int = 1000, kid_subsets: int = 100, seed: int = 0, batch: int = 1000,
+    features: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """FID and KID (mean, std over subsets) of float images in [0, 1] against the test split."""
+    """FID and KID (mean, std over subsets) of float images in [0, 1] against the test split.
+
+    ``features``: the images' evaluator features if already computed (skips two passes of the network).
+    """
     from torchmetrics.image.fid import FrechetInceptionDistance
     from torchmetrics.image.kid import KernelInceptionDistance
 
@@ -75,7 +90,8 @@ def fid_kid(
             f"KID with subsets of {kid_subset_size} needs at least that many samples on each side, got {len(images)} "
             f"generated and {len(real)} test images; pass more samples or a smaller KID subset size"
         )
-    net = evaluator.feature_net()
+    net = evaluator.feature_net() if features is None else _Given(features.shape[1])
+    inputs = images if features is None else features
     fid = FrechetInceptionDistance(feature=net, reset_real_features=False).eval()  # .eval(): BatchNorm must not update
     with warnings.catch_warnings():  # "will save all extracted features in buffer": intended, 10k x 128 floats
         warnings.filterwarnings("ignore", message=".*save all extracted features.*")
@@ -86,8 +102,8 @@ def fid_kid(
     fid.real_features_cov_sum = (real.T @ real).to(evaluator.device)
     fid.real_features_num_samples = torch.tensor(len(real), device=evaluator.device)
     kid.real_features.append(real.float().to(evaluator.device))
-    for i in range(0, len(images), batch):
-        x = images[i : i + batch].to(evaluator.device)
+    for i in range(0, len(inputs), batch):
+        x = inputs[i : i + batch].to(evaluator.device)
         fid.update(x, real=False)
         kid.update(x, real=False)
     with torch.random.fork_rng(devices=[]):  # KID draws its subsets from the global RNG
@@ -121,7 +137,7 @@ def score_images(images: torch.Tensor, evaluator: Evaluator, seed: int = 0, kid_
         )
     probs, feats = evaluator.probs_and_features(images)
     scores = prob_scores(probs)
-    dist = fid_kid(images, evaluator, kid_subset_size=kid_subset_size, seed=seed)
+    dist = fid_kid(images, evaluator, kid_subset_size=kid_subset_size, seed=seed, features=feats)
     precision, recall = precision_recall(evaluator.test_features(), feats)
     return {
         "is_mean": scores["is"],
