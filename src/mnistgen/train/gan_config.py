@@ -77,10 +77,10 @@ PRESETS: dict[str, GANRunConfig] = {
         train=GANTrainConfig(batch_size=64, steps=1500, probe_every=250),
     ),
     # Quality per CPU second (see the experiment tables in bench/RESULTS.md): BN in G and D, 3x3 head
-    # at 28x28, tanh, batch 64, Adam 2e-3 / beta1 0.5 for both nets, EMA of G weights, bf16 where native.
+    # at 28x28, tanh, batch 32, Adam 2e-3 / beta1 0.5 for both nets, EMA of G weights, bf16 where native.
     "fast": GANRunConfig(
         model=FAST_MODEL,
-        train=GANTrainConfig(batch_size=64, steps=6000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, precision="auto",
+        train=GANTrainConfig(batch_size=32, steps=10000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, precision="auto",
                              probe_seconds=20.0, grid_every=1000),
     ),
 }
