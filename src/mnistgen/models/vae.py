@@ -196,6 +196,12 @@ class VAE(nn.Module):
     def encode(self, x: torch.Tensor) -> Posterior:
         return self.encoder(x)
 
+    @torch.no_grad()
+    def posterior_means(self, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+        """Encoder means of ``images`` (N, 1, 28, 28) in batches, float32 (N, d) on the model's device."""
+        device = next(self.encoder.parameters()).device
+        return torch.cat([self.encoder(images[i : i + batch].to(device)).mu.float() for i in range(0, len(images), batch)])
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Pixel means in [0, 1], (B, 1, 28, 28)."""
         return self.decoder(z)

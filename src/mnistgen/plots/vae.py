@@ -52,7 +52,7 @@ def plot_loss(history: dict, path: Path, title: str = "VAE: combined loss per ep
 @torch.no_grad()
 def plot_latent_map(model, images: torch.Tensor, labels: torch.Tensor, names: list[str], path: Path) -> Path:
     """Scatter the posterior means of ``images``, coloured by label; PCA to 2-D when d > 2."""
-    mu = torch.cat([model.encode(images[i : i + 1000]).mu for i in range(0, len(images), 1000)]).numpy()
+    mu = model.posterior_means(images).cpu().numpy()
     labels = labels.numpy()
     if mu.shape[1] > 2:
         from sklearn.decomposition import PCA

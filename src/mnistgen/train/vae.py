@@ -212,7 +212,7 @@ def train(
             stopped = "early-stopping"
     logger.close()
     if model.stage2 is not None and (epochs_this_call or "stage2" not in history):
-        history["stage2"] = _fit_stage2(model, run_dir, splits, cfg, device, preset_name)
+        history["stage2"] = _fit_stage2(model, run_dir, splits, cfg, device)
         _write_history(run_dir, history, stopper)
     train_seconds = time.monotonic() - started
     figures = make_figures(run_dir, splits=splits)
@@ -227,13 +227,12 @@ def train(
                    "samples_per_second": n_train * epochs_this_call / max(train_seconds, 1e-9)}
 
 
-def _fit_stage2(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig, device: torch.device, preset_name: str) -> dict:
+def _fit_stage2(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig, device: torch.device) -> dict:
     """Train the second stage on the BEST first-stage weights and store it in the best checkpoint."""
     from mnistgen.train.vae_stage2 import train_stage2
 
     best = load_checkpoint(run_dir / rundir.BEST, KIND)
     load_module_state(model, best["models"]["vae"], "VAE")
-    model = model.to(memory_format=torch.contiguous_format)
     tc = cfg.train
     hist = train_stage2(model, splits.train, epochs=tc.stage2_epochs, batch_size=tc.stage2_batch_size, lr=tc.stage2_lr,
                         seed=cfg.runtime.seed, device=device)

@@ -18,20 +18,13 @@ from mnistgen.models.vae import VAE
 from mnistgen.runtime import progress
 
 
-@torch.no_grad()
-def encode_means(model: VAE, images: torch.Tensor, device: torch.device, batch: int = 1000) -> torch.Tensor:
-    """Posterior means of ``images``, (N, d), on ``device``."""
-    model.eval()
-    return torch.cat([model.encode(images[i : i + batch].to(device)).mu.float() for i in range(0, len(images), batch)])
-
-
 def train_stage2(model: VAE, images: torch.Tensor, *, epochs: int, batch_size: int, lr: float, seed: int,
                  device: torch.device) -> dict[str, Any]:
     """Train ``model.stage2`` in place; returns its history (per-epoch loss, KL, gamma, seconds)."""
     if model.stage2 is None:
         raise MnistgenError("this VAE has no second stage (model.stage2_hidden = 0)")
     started = time.monotonic()
-    codes = encode_means(model, images, device)  # (N, d)
+    codes = model.eval().posterior_means(images)  # (N, d) on the model's device
     s2 = model.stage2.float().train()
     opt = torch.optim.Adam(s2.parameters(), lr=lr)
     gen_cpu = torch.Generator().manual_seed(seed * 7919 + 17)
