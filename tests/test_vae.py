@@ -15,6 +15,7 @@ from mnistgen.cli import main
 from mnistgen.config import DataConfig, apply_overrides, pick_preset
 from mnistgen.errors import MnistgenError
 from mnistgen.losses.vae import kl_to_standard_normal, kl_warmup, mmd_to_standard_normal, reconstruction_bce, vae_loss
+from mnistgen.models.gmm import GaussianMixture
 from mnistgen.models.vae import VAE
 from mnistgen.sampling import sample_images, write_npz
 from mnistgen.train import vae as tv
@@ -255,46 +256,64 @@ def test_cli_train_errors_and_resume(tmp_path, tiny_mnist_dir, capsys):
     assert "figure:" in capsys.readouterr().out
 
 
-# ----------------------------------------------------------------------------- two-stage VAE
+# ----------------------------------------------------------------------------- ex-post mixture prior
 
 
-def test_latent_vae_shapes_loss_and_learned_gamma():
-    from mnistgen.models.vae import LatentVAE
-
-    torch.manual_seed(0)
-    s2 = LatentVAE(latent_dim=3, hidden=16)
-    z = torch.randn(64, 3)
-    with torch.no_grad():
-        loss, kl = s2.loss(z)
-        assert loss.shape == () and kl.shape == () and float(kl) >= 0 and s2(z).shape == (64, 3)
-    # gamma = 1 and a decoder that outputs z exactly: NLL = d/2 * log(2 pi); the loss adds the KL
-    with torch.no_grad():
-        for p in s2.parameters():
-            p.zero_()
-    loss, kl = s2.loss(z)  # encoder outputs mu = 0, logvar = 0 -> KL 0; decoder outputs 0
-    expected = 0.5 * (z.pow(2).sum(1) + 3 * math.log(2 * math.pi)).mean()
-    assert float(kl) == pytest.approx(0.0, abs=1e-6) and float(loss) == pytest.approx(float(expected), rel=1e-5)
+def _known_mixture() -> "GaussianMixture":
+    gen = torch.Generator().manual_seed(0)
+    gmm = GaussianMixture(dim=3, components=4)
+    a = torch.randn(4, 3, 3, generator=gen)
+    gmm.means.copy_(4 * torch.randn(4, 3, generator=gen))
+    gmm.scale_tril.copy_(torch.linalg.cholesky(a @ a.transpose(1, 2) + 0.5 * torch.eye(3)))
+    gmm.log_weights.copy_(torch.log(torch.tensor([0.1, 0.2, 0.3, 0.4])))
+    return gmm
 
 
-def test_two_stage_run_fits_the_second_stage_and_samples_through_it(tmp_path, tiny_mnist_dir):
-    cfg = dataclasses.replace(tiny_cfg(2, stage2_epochs=3, stage2_batch_size=64),
-                              model=dataclasses.replace(TINY_MODEL, stage2_hidden=8))
+def test_mixture_log_prob_matches_torch_distributions_and_starts_as_the_standard_normal():
+    from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
+
+    gmm = _known_mixture()
+    ref = MixtureSameFamily(Categorical(logits=gmm.log_weights), MultivariateNormal(gmm.means, scale_tril=gmm.scale_tril))
+    z = 3 * torch.randn(50, 3, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(gmm.log_prob(z), ref.log_prob(z), atol=1e-4)
+    fresh = GaussianMixture(dim=3, components=5)  # unfitted: every component is N(0, I)
+    assert torch.allclose(fresh.log_prob(z), MultivariateNormal(torch.zeros(3), torch.eye(3)).log_prob(z), atol=1e-5)
+
+
+def test_mixture_em_recovers_a_known_mixture_and_is_seeded():
+    truth = _known_mixture()
+    codes = truth.sample(8000, torch.Generator().manual_seed(2))  # (8000, 3)
+    assert codes.shape == (8000, 3)
+    fitted = GaussianMixture(dim=3, components=4)
+    curve = fitted.fit(codes, iterations=200, seed=0)
+    assert all(b >= a - 1e-6 for a, b in zip(curve, curve[1:]))  # EM never lowers the likelihood
+    assert curve[-1] == pytest.approx(float(truth.log_prob(codes).mean()), abs=0.02)
+    order = torch.cdist(truth.means, fitted.means).argmin(1)  # match components by their means
+    assert sorted(order.tolist()) == [0, 1, 2, 3]
+    assert torch.allclose(fitted.log_weights.exp()[order], truth.log_weights.exp(), atol=0.02)
+    assert torch.allclose(fitted.means[order], truth.means, atol=0.15)
+    again = GaussianMixture(dim=3, components=4)
+    assert again.fit(codes, iterations=200, seed=0) == curve and torch.equal(again.means, fitted.means)
+    with pytest.raises(MnistgenError, match="at least 4 codes"):
+        GaussianMixture(3, 4).fit(codes[:3])
+    with pytest.raises(MnistgenError, match="non-finite"):
+        GaussianMixture(3, 2).fit(torch.full((10, 3), float("nan")))
+
+
+def test_run_with_a_mixture_prior_fits_it_on_the_best_weights_and_samples_from_it(tmp_path, tiny_mnist_dir):
+    cfg = dataclasses.replace(tiny_cfg(2, prior_max_codes=300), model=dataclasses.replace(TINY_MODEL, prior_components=5))
     tv.train(cfg, tmp_path / "run", data_dir=tiny_mnist_dir)
-    history = json.loads((tmp_path / "run" / "history.json").read_text())
-    s2 = history["stage2"]
-    assert s2["epoch"] == [1, 2, 3] and all(math.isfinite(v) for v in s2["loss"]) and s2["gamma"][-1] < 1.0
+    prior = json.loads((tmp_path / "run" / "history.json").read_text())["prior"]
+    assert prior["components"] == 5 and prior["codes"] == 300 and prior["log_likelihood"][-1] > prior["log_likelihood"][0]
     best = load_checkpoint(tmp_path / "run" / "checkpoint_best.pt", "vae")
-    assert best["state"]["stage2"]["epoch"] == [1, 2, 3]
+    assert best["state"]["prior"]["log_likelihood"] == prior["log_likelihood"]
     model, _ = tv.load_model(tmp_path / "run")
-    assert model.stage2 is not None and float(model.stage2.log_gamma) == pytest.approx(math.log(s2["gamma"][-1]), rel=1e-5)
+    assert model.prior is not None and not torch.equal(model.prior.means, torch.zeros(5, 4))
     images = sample_images(tmp_path / "run", 5, seed=1)
     assert images.shape == (5, 1, 28, 28) and torch.equal(images, sample_images(tmp_path / "run", 5, seed=1))
-    gen = torch.Generator().manual_seed(1)  # the sampler draws u, then the p(z|u) noise
-    u, eps = torch.randn(5, 4, generator=gen), torch.randn(5, 4, generator=gen)
-    with torch.no_grad():
-        expected = model.decode(model.stage2(u) + torch.exp(0.5 * model.stage2.log_gamma) * eps)
+    with torch.no_grad():  # the sampler decodes mixture codes drawn from the seeded CPU generator
+        expected = model.decode(model.prior.sample(5, torch.Generator().manual_seed(1)))
     assert torch.allclose(images, expected, atol=1e-6)
-    # a second identical run gives the identical second stage (seeded)
-    tv.train(cfg, tmp_path / "again", data_dir=tiny_mnist_dir)
-    again = json.loads((tmp_path / "again" / "history.json").read_text())["stage2"]
-    assert {k: v for k, v in again.items() if k != "seconds"} == {k: v for k, v in s2.items() if k != "seconds"}
+    tv.train(cfg, tmp_path / "again", data_dir=tiny_mnist_dir)  # an identical run fits the identical prior
+    again = json.loads((tmp_path / "again" / "history.json").read_text())["prior"]
+    assert again["log_likelihood"] == prior["log_likelihood"]

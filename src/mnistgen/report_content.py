@@ -40,13 +40,14 @@ HEADERS = ["samples", "original IS (n)", "IS, n = 500", "IS, n = N", "N", "FID",
 
 
 def _sampling_note(hist: dict | None) -> str:
-    """How the VAE's samples were drawn: one-stage, or through the fitted second stage."""
-    s2 = (hist or {}).get("stage2")
-    if not s2 or not s2.get("epoch"):
+    """How the VAE's samples were drawn: from N(0, I), or from the mixture prior fitted to the codes."""
+    prior = (hist or {}).get("prior")
+    if not prior or not prior.get("log_likelihood"):
         return "decoded by the decoder alone from 100 random z ~ N(0, I)."
-    return (f"decoded from 100 random u ~ N(0, I) through the second-stage latent VAE (two-stage VAE, fitted in "
-            f"{s2['seconds'][-1]:.0f} s, learned γ = {s2['gamma'][-1]:.3f}) and then the decoder: the second stage moves the "
-            "prior samples off the holes between the encoder's digit clusters, where one-stage samples blend two digits.")
+    return (f"decoded by the decoder alone from 100 random codes of the ex-post prior: a mixture of {prior['components']} "
+            f"full-covariance Gaussians fitted by EM to the encoder's codes of {prior['codes']:,} training images "
+            f"({prior['seconds']:.0f} s). Each code is z = μ_k + L_k ε with ε ~ N(0, I): unlike N(0, I) it does not land in the "
+            "holes between the encoder's digit clusters, where one-stage samples blend two digits.")
 
 
 def _kl_caption(hist: dict) -> str:

@@ -152,10 +152,10 @@ def _comparison(study: Study, minutes: float) -> dict[str, Any]:
 STAGES = [
     Stage("evaluator", "evaluator classifier (trained once, then cached)", 0, 0, _evaluator),
     Stage("real", "real-data reference scores", 0, 0, _real, needs=("evaluator",)),
-    # weights are minutes at the default 15-minute budget (the VAEs' ~45 s second stage comes on top);
+    # weights are minutes at the default 15-minute budget (the VAEs' ~10 s prior fit comes on top);
     # the seed VAEs get the epochs that fit it, so their one-cycle schedule completes
-    Stage("vae-conv", "VAE, strong convolutional preset (two-stage)", 3.0, 0.5, _vae("conv"), needs=("evaluator",)),
-    Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10, two-stage)", 3.0, 0.5,
+    Stage("vae-conv", "VAE, strong convolutional preset (mixture prior)", 3.0, 0.5, _vae("conv"), needs=("evaluator",)),
+    Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10, mixture prior)", 3.0, 0.5,
           _vae("seed", "train.epochs=5"), needs=("evaluator",)),
     Stage("vae-seed-2d", "VAE, seed preset with a 2-D latent (latent map)", 1.25, 0.3, _vae("seed-2d", "train.epochs=2"),
           needs=("evaluator",)),

@@ -7,13 +7,13 @@ study's table has it. The decoder is a module of its own and is usable alone (``
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
 from mnistgen.errors import MnistgenError
+from mnistgen.models.gmm import GaussianMixture
 
 ARCHS = ("seed", "conv")
 
@@ -129,39 +129,6 @@ class ConvDecoder(nn.Module):
         return torch.sigmoid(self.logits(z))  # (B, 1, 28, 28) in [0, 1]
 
 
-# ----------------------------------------------------------------------------- second stage (two-stage VAE)
-
-
-class LatentVAE(nn.Module):
-    """A small VAE over the first stage's latent codes (Dai & Wipf 2019, "Diagnosing and enhancing VAE models").
-
-    The aggregate posterior of a trained VAE does not fill N(0, I): decoded prior samples that land in
-    its holes are blends of two digits. This second VAE maps u ~ N(0, I) onto the codes the encoder
-    actually produces; its Gaussian likelihood has a learned variance gamma (which Dai & Wipf show
-    must shrink for the second stage to fit). Sampling stays "random N(0, I) vectors -> decoders".
-    """
-
-    def __init__(self, latent_dim: int, hidden: int) -> None:
-        super().__init__()
-        d, h = latent_dim, hidden
-        self.encoder = nn.Sequential(nn.Linear(d, h), nn.GELU(), nn.Linear(h, h), nn.GELU(), nn.Linear(h, 2 * d))  # (B, 2d)
-        self.decoder = nn.Sequential(nn.Linear(d, h), nn.GELU(), nn.Linear(h, h), nn.GELU(), nn.Linear(h, d))  # (B, d)
-        self.log_gamma = nn.Parameter(torch.zeros(()))  # log variance of p(z|u)
-
-    def loss(self, z: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(negative ELBO, KL) per code, averaged over the batch; ``z`` (B, d) are first-stage codes."""
-        mu, logvar = self.encoder(z).chunk(2, dim=1)  # (B, d) each
-        u = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-        z_hat = self.decoder(u)  # (B, d)
-        nll = 0.5 * (((z - z_hat) ** 2) * torch.exp(-self.log_gamma) + self.log_gamma + math.log(2 * math.pi)).sum(dim=1)
-        kl = -0.5 * torch.sum(1.0 + logvar - mu.pow(2) - logvar.exp(), dim=1)
-        return (nll + kl).mean(), kl.mean()
-
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """u (B, d) ~ N(0, I) -> first-stage codes z (B, d)."""
-        return self.decoder(u)
-
-
 # ----------------------------------------------------------------------------- the VAE
 
 
@@ -175,7 +142,7 @@ class VAEOutput(NamedTuple):
 class VAE(nn.Module):
     """Encoder q(z|x) = N(mu, diag(exp(logvar))), decoder p(x|z) Bernoulli with ``decode(z)`` means."""
 
-    def __init__(self, arch: str = "conv", latent_dim: int = 16, channels: int = 32, hidden: int = 256, stage2_hidden: int = 0) -> None:
+    def __init__(self, arch: str = "conv", latent_dim: int = 16, channels: int = 32, hidden: int = 256, prior_components: int = 0) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise MnistgenError(f"unknown VAE architecture {arch!r}; choose one of: {', '.join(ARCHS)}")
@@ -189,9 +156,10 @@ class VAE(nn.Module):
                 raise MnistgenError("VAE channels and hidden size must be >= 1")
             self.encoder = ConvEncoder(latent_dim, channels, hidden)
             self.decoder = ConvDecoder(latent_dim, channels, hidden)
-        if stage2_hidden < 0:
-            raise MnistgenError("the second-stage hidden size must be >= 0 (0 = no second stage)")
-        self.stage2 = LatentVAE(latent_dim, stage2_hidden) if stage2_hidden else None
+        if prior_components < 0:
+            raise MnistgenError("the latent prior's component count must be >= 0 (0 = the standard normal prior)")
+        # Fitted after training (mnistgen.train.vae); until then it equals N(0, I).
+        self.prior = GaussianMixture(latent_dim, prior_components) if prior_components else None
 
     def encode(self, x: torch.Tensor) -> Posterior:
         return self.encoder(x)
@@ -206,22 +174,16 @@ class VAE(nn.Module):
         """Pixel means in [0, 1], (B, 1, 28, 28)."""
         return self.decoder(z)
 
-    def first_stage_parameters(self) -> list[nn.Parameter]:
-        return [*self.encoder.parameters(), *self.decoder.parameters()]
-
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` samples (n, 1, 28, 28) in [0, 1] from random N(0, I) vectors drawn on the CPU with ``generator``.
+        """``n`` samples (n, 1, 28, 28) in [0, 1]: codes drawn on the CPU with ``generator``, decoded.
 
-        With a second stage, z ~ p(z|u) = N(stage2(u), gamma I) (its mean alone would shrink the codes
-        towards typical ones: sharper samples, far less diversity); without one, z = u.
+        Codes are z ~ N(0, I), or, once the ex-post mixture prior is fitted, z = mu_k + L_k eps with
+        k ~ Cat(w) and eps ~ N(0, I) (see mnistgen.models.gmm).
         """
         device = next(self.decoder.parameters()).device
-        u = torch.randn(n, self.latent_dim, generator=generator)  # (n, d)
-        if self.stage2 is None:
-            return self.decoder(u.to(device))
-        eps = torch.randn(n, self.latent_dim, generator=generator)  # (n, d)
-        z = self.stage2(u.to(device)) + torch.exp(0.5 * self.stage2.log_gamma) * eps.to(device)  # (n, d)
-        return self.decoder(z)
+        if self.prior is None:
+            return self.decoder(torch.randn(n, self.latent_dim, generator=generator).to(device))  # (n, 1, 28, 28)
+        return self.decoder(self.prior.sample(n, generator).to(device))  # (n, 1, 28, 28)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
         mu, logvar = self.encoder(x)  # (B, d) each

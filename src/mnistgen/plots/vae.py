@@ -106,8 +106,8 @@ def draw_all(run_dir: Path, splits: Splits | None = None, data_dir=None) -> list
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         samples = model.sample(100, gen)  # (100, 1, 28, 28)
-    via = "second stage + decoder" if model.stage2 is not None else "decoder alone"
-    title = f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\n{via} on 100 random vectors ~ N(0, I)"
+    via = f"{model.prior.components}-Gaussian mixture prior" if model.prior is not None else "N(0, I)"
+    title = f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random codes ~ {via}"
     written.append(save_grid(samples, figures / FILES["samples"], title))
     splits = splits or _splits_for(run_dir, cfg, data_dir)
     if splits is None:

@@ -72,7 +72,7 @@ def lr_at(step: int, total: int, cfg: VAETrainConfig) -> float:
 
 
 def build_model(cfg: VAEModelConfig) -> VAE:
-    return VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden, cfg.stage2_hidden)
+    return VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden, cfg.prior_components)
 
 
 def load_run_config(run_dir: str | Path) -> tuple[VAERunConfig, str]:
@@ -132,7 +132,7 @@ def train(
     save_config(cfg, run_dir / rundir.CONFIG, extra={"kind": KIND, "preset": preset_name})
 
     model = build_model(cfg.model).to(device)
-    optimizer = torch.optim.Adam(model.first_stage_parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     stopper = EarlyStopping(tc.patience, tc.min_delta)
     history: dict[str, list] = {k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]}
     epoch, step, prior_seconds = 0, 0, 0.0
@@ -211,8 +211,8 @@ def train(
         if stopper.should_stop:
             stopped = "early-stopping"
     logger.close()
-    if model.stage2 is not None and (epochs_this_call or "stage2" not in history):
-        history["stage2"] = _fit_stage2(model, run_dir, splits, cfg, device)
+    if model.prior is not None and (epochs_this_call or "prior" not in history):
+        history["prior"] = _fit_prior(model, run_dir, splits, cfg)
         _write_history(run_dir, history, stopper)
     train_seconds = time.monotonic() - started
     figures = make_figures(run_dir, splits=splits)
@@ -227,17 +227,19 @@ def train(
                    "samples_per_second": n_train * epochs_this_call / max(train_seconds, 1e-9)}
 
 
-def _fit_stage2(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig, device: torch.device) -> dict:
-    """Train the second stage on the BEST first-stage weights and store it in the best checkpoint."""
-    from mnistgen.train.vae_stage2 import train_stage2
-
+def _fit_prior(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig) -> dict:
+    """Fit the mixture prior to the BEST weights' codes of the training images; store it in the best checkpoint."""
+    started = time.monotonic()
     best = load_checkpoint(run_dir / rundir.BEST, KIND)
     load_module_state(model, best["models"]["vae"], "VAE")
     tc = cfg.train
-    hist = train_stage2(model, splits.train, epochs=tc.stage2_epochs, batch_size=tc.stage2_batch_size, lr=tc.stage2_lr,
-                        seed=cfg.runtime.seed, device=device)
+    pick = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(cfg.runtime.seed))[: tc.prior_max_codes]
+    codes = model.eval().posterior_means(splits.train[pick])  # (M, d)
+    curve = model.prior.fit(codes, iterations=tc.prior_iterations, seed=cfg.runtime.seed)
+    hist = {"components": model.prior.components, "codes": len(codes), "log_likelihood": curve,
+            "seconds": time.monotonic() - started}
     best["models"]["vae"] = model.state_dict()
-    best["state"]["stage2"] = hist
+    best["state"]["prior"] = hist
     rewrite_checkpoint(run_dir / rundir.BEST, best)
     return hist
 
@@ -260,7 +262,7 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", which: s
 
 
 def load_sampler(run_dir: Path, device: torch.device) -> Callable[[int, torch.Generator], torch.Tensor]:
-    """Decoders alone (best checkpoint): u ~ N(0, I) from ``gen`` on the CPU -> [second stage ->] decoder -> means in [0, 1]."""
+    """Decoders alone (best checkpoint): z ~ N(0, I) or the fitted mixture prior, drawn with ``gen`` on the CPU -> decoder -> means in [0, 1]."""
     model, _ = load_model(run_dir, device)
 
     @torch.no_grad()
