@@ -236,3 +236,16 @@ def test_precision_and_learning_rate_decay_options(tmp_path, tiny_mnist_dir):
     hist = T.rundir.read_json(tmp_path / "run" / "history.json")
     assert s["steps"] == 3 and meta["precision"] == "bf16" and all(math.isfinite(v) for v in hist["d_loss"] + hist["g_loss"])
     assert T.configure("fast").train.precision == "auto" and T.configure("seed").train.precision == "fp32"
+
+
+def test_probe_schedule_is_dense_inside_its_window_then_regular():
+    t = T.GANTrainConfig(probe_seconds=20.0, probe_dense_seconds=5.0, probe_dense_until=30.0)
+    times, now = [], 0.0
+    while now < 70:
+        now = T.next_probe_time(t, now)
+        times.append(now)
+    assert times == pytest.approx([5, 10, 15, 20, 25, 30, 40, 60, 80])
+    assert T.next_probe_time(T.GANTrainConfig(probe_seconds=20.0), 39.5) == pytest.approx(40.0)
+    assert T.next_probe_time(T.GANTrainConfig(), 3.0) == math.inf
+    with pytest.raises(MnistgenError, match="probe_dense_seconds"):
+        T.GANTrainConfig(probe_dense_seconds=-1.0)

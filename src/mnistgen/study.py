@@ -45,7 +45,7 @@ QUICK = Profile(
     stage_overrides={
         "vae": ("train.epochs=2", "train.batch_size=128"),
         "gan": ("train.steps=12", "train.batch_size=32", "train.probe_every=6", "train.probe_n=200",
-                "train.probe_seconds=0", "train.grid_every=0", "train.checkpoint_every=6"),
+                "train.probe_seconds=0", "train.probe_dense_seconds=0", "train.grid_every=0", "train.checkpoint_every=6"),
     },
     evaluator_preset="tiny",
     sweep_widths=(1, 32),
@@ -72,6 +72,7 @@ class Study:
     download_missing: bool = True
     state: dict[str, Any] = field(default_factory=dict)
     evaluator: Any = None
+    budgets: dict[str, float] = field(default_factory=dict)  # minutes per stage, set by execute()
 
     # --------------------------------------------------------------------- helpers for stages
     def configure(self, cfg: Any, family: str, minutes: float, extra: tuple[str, ...] = ()) -> Any:
@@ -142,6 +143,7 @@ def plan(stages: list[Stage], minutes: float) -> tuple[dict[str, float], list[st
 
 def execute(study: Study, stages: list[Stage], minutes: float, log: Callable[[str], None]) -> dict[str, Any]:
     budgets, skipped = plan(stages, minutes) if minutes > 0 else ({s.name: 0.0 for s in stages}, [])
+    study.budgets = budgets
     if skipped:
         log(f"budget of {minutes:g} min is too small for everything: skipping {', '.join(skipped)}")
     results = study.state.setdefault("stages", {})

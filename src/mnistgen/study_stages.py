@@ -38,11 +38,19 @@ def _vae(preset: str, *extra: str):
     return run
 
 
+LOSS_STAGES = tuple(f"gan-fast-{loss}" for loss in ("bce", "wgan", "wgan-gp"))
+
+
 def _gan(preset: str, loss: str):
     def run(study: Study, minutes: float) -> dict[str, Any]:
         from mnistgen.train import gan
 
-        cfg = study.configure(gan.configure(preset, loss), "gan", minutes)
+        extra: tuple[str, ...] = ()
+        window = 60.0 * min((b for n in LOSS_STAGES if (b := study.budgets.get(n, 0.0)) > 0), default=0.0)
+        if f"gan-{preset}-{loss}" in LOSS_STAGES and window:
+            # ten probes (n = 1,000) inside the losses' common window, so its last third has a spread to measure
+            extra = (f"train.probe_dense_seconds={window / 10:.3f}", f"train.probe_dense_until={window:.3f}", "train.probe_n=1000")
+        cfg = study.configure(gan.configure(preset, loss), "gan", minutes, extra)
         run_dir = study.out / f"gan-{preset}-{loss}"
         summary = gan.train(cfg, run_dir, overwrite=True, data_dir=study.data_dir, download_missing=study.download_missing,
                             preset_name=preset, probe=study.probe())
@@ -66,7 +74,7 @@ def _loss_comparison(study: Study, minutes: float) -> dict[str, Any]:
     from mnistgen.rundir import read_json
     from mnistgen.train.gan_studies import summarize
 
-    runs = {loss: study.out / f"gan-fast-{loss}" for loss in ("bce", "wgan", "wgan-gp")}
+    runs = {name.removeprefix("gan-fast-"): study.out / name for name in LOSS_STAGES}
     runs = {k: v for k, v in runs.items() if (v / "history.json").exists()}
     if len(runs) < 2:
         raise RuntimeError("fewer than two of the loss runs finished: nothing to compare")
@@ -154,14 +162,14 @@ STAGES = [
     Stage("real", "real-data reference scores", 0, 0, _real, needs=("evaluator",)),
     # weights are minutes at the default 15-minute budget (the VAEs' ~10 s prior fit comes on top);
     # the seed VAEs get the epochs that fit it, so their one-cycle schedule completes
-    Stage("vae-conv", "VAE, strong convolutional preset (mixture prior)", 3.0, 0.5, _vae("conv"), needs=("evaluator",)),
+    Stage("vae-conv", "VAE, strong convolutional preset (mixture prior)", 2.5, 0.5, _vae("conv"), needs=("evaluator",)),
     Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10, mixture prior)", 3.0, 0.5,
           _vae("seed", "train.epochs=5"), needs=("evaluator",)),
     Stage("vae-seed-2d", "VAE, seed preset with a 2-D latent (latent map)", 1.25, 0.3, _vae("seed-2d", "train.epochs=2"),
           needs=("evaluator",)),
-    Stage("gan-fast-bce", "GAN, fast preset, cross-entropy", 3.75, 1.0, _gan("fast", "bce"), needs=("evaluator",)),
-    Stage("gan-fast-wgan", "GAN, fast preset, Wasserstein (weight clipping)", 0.875, 0.3, _gan("fast", "wgan"), needs=("evaluator",)),
-    Stage("gan-fast-wgan-gp", "GAN, fast preset, Wasserstein (gradient penalty)", 0.875, 0.3, _gan("fast", "wgan-gp"),
+    Stage("gan-fast-bce", "GAN, fast preset, cross-entropy", 4.0, 1.0, _gan("fast", "bce"), needs=("evaluator",)),
+    Stage("gan-fast-wgan", "GAN, fast preset, Wasserstein (weight clipping)", 1.0, 0.3, _gan("fast", "wgan"), needs=("evaluator",)),
+    Stage("gan-fast-wgan-gp", "GAN, fast preset, Wasserstein (gradient penalty)", 1.0, 0.3, _gan("fast", "wgan-gp"),
           needs=("evaluator",)),
     Stage("gan-seed-bce", "GAN, the study's seed DCGAN (briefly: ~0.6 steps/s on CPU)", 0.25, 0.2, _gan("seed", "bce"), needs=("evaluator",)),
     Stage("gan-losses", "cross-entropy vs Wasserstein: convergence and stability", 0, 0, _loss_comparison),

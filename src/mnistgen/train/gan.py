@@ -26,7 +26,7 @@ from mnistgen.losses import gan as L
 from mnistgen.models.gan import GANModelConfig, Generator, build, count_params
 from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state, setup
 from mnistgen.train.gan_config import (  # noqa: F401  (re-exported: the GAN API lives in one namespace)
-    FAST_MODEL, LOSS_TUNING, PRECISIONS, PRESETS, GANRunConfig, GANTrainConfig, configure, hyper, lr_scale, use_bf16,
+    FAST_MODEL, LOSS_TUNING, PRECISIONS, PRESETS, GANRunConfig, GANTrainConfig, configure, hyper, lr_scale, next_probe_time, use_bf16,
 )
 
 KIND = "gan"
@@ -153,7 +153,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
         rundir.write_json(run_dir / rundir.HISTORY, hist)
 
     wall0 = time.perf_counter()
-    next_probe_t = (math.floor(train_s / t.probe_seconds) + 1) * t.probe_seconds if t.probe_seconds else math.inf
+    next_probe_t = next_probe_time(t, train_s)
     g.train(), d.train()
     bar = progress(total=t.steps or None, initial=step, desc=f"gan {t.loss}")
     stopped = "steps"
@@ -216,8 +216,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             logger.scalars({"loss/d": dl, "loss/g": gl, "wasserstein": hist["wasserstein"][-1]}, step)
         if (t.probe_every and step % t.probe_every == 0) or train_s >= next_probe_t:
             do_probe()
-            while train_s >= next_probe_t:
-                next_probe_t += t.probe_seconds
+            next_probe_t = next_probe_time(t, train_s)
         if t.grid_every and step % t.grid_every == 0:
             save_progress_grid(generate(sampler_g, grid_z, cfg.model), run_dir, step)
         if step % t.checkpoint_every == 0:
