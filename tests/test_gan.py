@@ -249,3 +249,6 @@ def test_probe_schedule_is_dense_inside_its_window_then_regular():
     assert T.next_probe_time(T.GANTrainConfig(), 3.0) == math.inf
     with pytest.raises(MnistgenError, match="probe_dense_seconds"):
         T.GANTrainConfig(probe_dense_seconds=-1.0)
+    # inside the window only the dense schedule runs (no extra regular probe at 20 s)
+    t = T.GANTrainConfig(probe_seconds=20.0, probe_dense_seconds=6.0, probe_dense_until=30.0)
+    assert [T.next_probe_time(t, s) for s in (0.0, 18.0, 24.0, 29.0, 30.0)] == pytest.approx([6, 24, 30, 30, 40])

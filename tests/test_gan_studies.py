@@ -28,6 +28,15 @@ def test_summarize_convergence_and_stability():
     s = S.summarize(hist)
     assert s["time_to_is_target"] == 6.0 and s["final_is"] == 7.0 and s["best_is"] == 9.0
     assert s["is_spread_last_third"] == pytest.approx(np.std([8.5, 9.0, 7.0]))  # probes in the last third (t >= 6)
+    # about the least-squares line through (6, 8.5), (7, 9.0), (9, 7.0), whose slope is -4/7
+    t, y = np.array([6.0, 7.0, 9.0]), np.array([8.5, 9.0, 7.0])
+    slope = ((t - t.mean()) * (y - y.mean())).sum() / ((t - t.mean()) ** 2).sum()
+    assert slope == pytest.approx(-4 / 7)
+    assert s["is_wobble_last_third"] == pytest.approx(np.std(y - (y.mean() + slope * (t - t.mean()))))
+    rising = dict(hist, probe=[{"step": i, "train_seconds": float(i), "is": 1.0 + i, "modes": 10, "class_kl": 0.0, "n": 100}
+                               for i in range(1, 10)])
+    r = S.summarize(rising)  # a straight climb: a plain spread, but no wobble about the trend
+    assert r["is_spread_last_third"] > 0.5 and r["is_wobble_last_third"] == pytest.approx(0.0, abs=1e-9)
     assert s["d_loss_jitter_last_third"] == pytest.approx(2.0)
     assert s["g_loss_std_last_third"] == 0.0
 

@@ -85,7 +85,8 @@ def _loss_comparison(study: Study, minutes: float) -> dict[str, Any]:
     out = study.out / "gan-losses"
     out.mkdir(exist_ok=True)
     fastest = min((r for r in rows if r["time_to_is_target"] is not None), key=lambda r: r["time_to_is_target"], default=None)
-    steadiest = min(rows, key=lambda r: r["is_spread_last_third"] if r["is_spread_last_third"] is not None else float("inf"))
+    wobble = "is_wobble_last_third" if all(r["is_wobble_last_third"] is not None for r in rows) else "is_spread_last_third"
+    steadiest = min(rows, key=lambda r: r[wobble] if r[wobble] is not None else float("inf"))
     speed = (f"{fastest['loss']} reaches IS 8 first ({fastest['time_to_is_target']:.0f} s)" if fastest
              else "no loss reaches IS 8 in this window")
     figures = [
@@ -96,15 +97,17 @@ def _loss_comparison(study: Study, minutes: float) -> dict[str, Any]:
         (plot_quality_vs_time(hists, out / "quality_vs_time.png", "Sample quality vs training time (fast preset)", target=8.0),
          f"Probe Inception Score and digit classes covered against training seconds, every loss over the same "
          f"{window:.0f} s window. Notice that {speed}, and that {steadiest['loss']} is the steadiest over the last third "
-         f"(IS std {steadiest['is_spread_last_third']:.3f})."),
+         f"(IS std {'about its trend ' if wobble == 'is_wobble_last_third' else ''}{steadiest[wobble]:.3f}; a curve that "
+         f"is still climbing has a large plain std but a small one about its trend)."),
         (save_loss_grids(runs, out / "samples.png", "Final samples by loss (fast preset)"),
          "Final samples of each loss's run (EMA generator) after its whole budget, not the common window: "
          + ", ".join(f"{k} {h['train_seconds'][-1]:.0f} s" for k, h in full.items()) + " of training."),
     ]
     headers = ["loss", "G steps", "train s", "s to IS ≥ 8", "final IS", "best IS", "modes", "class-KL", "IS std (last ⅓)",
+               "IS std about trend (last ⅓)",
                "D-loss std (last ⅓)", "D-loss jitter (last ⅓)"]
     keys = ["loss", "steps", "train_seconds", "time_to_is_target", "final_is", "best_is", "final_modes", "final_class_kl",
-            "is_spread_last_third", "d_loss_std_last_third", "d_loss_jitter_last_third"]
+            "is_spread_last_third", "is_wobble_last_third", "d_loss_std_last_third", "d_loss_jitter_last_third"]
     table = {"headers": headers, "rows": [[r.get(k) for k in keys] for r in rows]}
     return {"window_seconds": window, "rows": rows, "table": table, "probe_n": rows[0].get("probe_n"),
             "figures": [(str(p.relative_to(study.out)), c) for p, c in figures]}

@@ -131,13 +131,14 @@ def use_bf16(precision: str, device: torch.device) -> bool:
 
 def next_probe_time(t: GANTrainConfig, train_s: float) -> float:
     """Training seconds of the next timed probe after ``train_s``: the next multiple of ``probe_dense_seconds``
-    while inside ``probe_dense_until``, else of ``probe_seconds`` (``inf`` when neither is set)."""
-    times = [math.inf]
+    inside ``probe_dense_until``, else of ``probe_seconds`` (``inf`` when neither is set)."""
     if t.probe_dense_seconds and train_s < t.probe_dense_until:
-        times.append((math.floor(train_s / t.probe_dense_seconds + 1e-9) + 1) * t.probe_dense_seconds)
+        dense = (math.floor(train_s / t.probe_dense_seconds + 1e-9) + 1) * t.probe_dense_seconds
+        if dense <= t.probe_dense_until + 1e-9:
+            return dense
     if t.probe_seconds:
-        times.append((math.floor(train_s / t.probe_seconds + 1e-9) + 1) * t.probe_seconds)
-    return min(times)
+        return (math.floor(train_s / t.probe_seconds + 1e-9) + 1) * t.probe_seconds
+    return math.inf
 
 
 def lr_scale(t: GANTrainConfig, step: int, train_s: float) -> float:

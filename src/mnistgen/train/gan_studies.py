@@ -49,7 +49,8 @@ def summarize(hist: dict, target: float = 8.0) -> dict[str, Any]:
     """Convergence (time to probe IS >= target) and stability (spread over the last third)."""
     probes = hist.get("probe", [])
     total = hist["train_seconds"][-1] if hist["train_seconds"] else 0.0
-    late = [p["is"] for p in probes if p["train_seconds"] >= 2 * total / 3] or [p["is"] for p in probes[-1:]]
+    late_probes = [p for p in probes if p["train_seconds"] >= 2 * total / 3] or probes[-1:]
+    late = [p["is"] for p in late_probes]
     third = max(1, len(hist["step"]) // 3)
     d_late, g_late = np.asarray(hist["d_loss"][-third:], float), np.asarray(hist["g_loss"][-third:], float)
     last = probes[-1] if probes else {}
@@ -65,11 +66,22 @@ def summarize(hist: dict, target: float = 8.0) -> dict[str, Any]:
         "final_class_kl": last.get("class_kl"),
         "probe_n": last.get("n"),
         "is_spread_last_third": float(np.std(late)) if late else None,
+        # the spread about a straight-line trend: a curve still rising steadily is not "unstable"
+        "is_wobble_last_third": _detrended_std([p["train_seconds"] for p in late_probes], late),
         "d_loss_std_last_third": float(d_late.std()) if len(d_late) else None,
         "g_loss_std_last_third": float(g_late.std()) if len(g_late) else None,
         # step-to-step jitter of the D loss relative to its level: the "oscillation"
         "d_loss_jitter_last_third": float(np.abs(np.diff(d_late)).mean()) if len(d_late) > 1 else None,
     }
+
+
+def _detrended_std(t: Sequence[float], y: Sequence[float]) -> float | None:
+    """Standard deviation of ``y`` about its least-squares line in ``t`` (None below 3 points)."""
+    if len(y) < 3:
+        return None
+    t_arr, y_arr = np.asarray(t, float), np.asarray(y, float)
+    slope, intercept = np.polyfit(t_arr, y_arr, 1)
+    return float(np.std(y_arr - (slope * t_arr + intercept)))
 
 
 def _fmt(v: Any) -> str:
@@ -105,7 +117,8 @@ def compare_losses(out: str | Path, *, preset: str = "fast", minutes: float = 6.
         rows.append(summarize(histories[loss]) | {"run_dir": str(out / loss)})
     columns = [("loss", "loss"), ("steps", "G steps"), ("train_seconds", "train s"), ("time_to_is_target", "s to IS ≥ 8"),
                ("final_is", "final IS"), ("best_is", "best IS"), ("final_modes", "modes"), ("final_class_kl", "class-KL"),
-               ("is_spread_last_third", "IS std (last ⅓)"), ("d_loss_std_last_third", "D-loss std (last ⅓)"),
+               ("is_spread_last_third", "IS std (last ⅓)"), ("is_wobble_last_third", "IS std about trend (last ⅓)"),
+               ("d_loss_std_last_third", "D-loss std (last ⅓)"),
                ("d_loss_jitter_last_third", "D-loss jitter (last ⅓)")]
     n = rows[0].get("probe_n")
     md = (f"### Cross-entropy vs Wasserstein ({preset} preset, {minutes / len(losses):.1f} min each, probe IS at n = {n})\n\n"
