@@ -62,7 +62,7 @@ def test_every_preset_builds_and_generates_in_range():
     for name, cfg in T.PRESETS.items():
         g, d = build(cfg.model)
         with torch.no_grad():
-            x = g.eval()(torch.randn(3, cfg.model.z_dim))
+            x = g.eval()(g.sample_latent(3))
         assert x.shape == (3, 1, 28, 28), name
         lo = -1.0 if cfg.model.output == "tanh" else 0.0
         assert float(x.min()) >= lo and float(x.max()) <= 1.0

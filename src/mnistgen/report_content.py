@@ -119,6 +119,10 @@ def build_blocks(out: Path, state: dict, metrics: dict, original: dict) -> list[
     blocks.append(("h2", "3. GAN"))
     blocks += _fig(out, "gan-fast-bce/figures/samples.png",
                    "100 samples of the fast DCGAN trained with cross-entropy (EMA generator). Notice all ten digits appear.")
+    blocks += _fig(out, "gan-fast-bce/figures/codes.png",
+                   "The fast DCGAN's categorical latent code (InfoGAN, learnt without labels): one row per code value, the "
+                   "same noise z in each column. Notice most rows hold a single digit class: the generator splits its "
+                   "samples into separate modes instead of smearing one Gaussian across the gaps between digits.")
     blocks += _fig(out, "gan-seed-bce/figures/samples.png",
                    "100 samples of the study's seed DCGAN after its short CPU budget: it trains ~0.6 steps/s, so it is far "
                    "from converged — the reason the fast preset exists.")

@@ -65,6 +65,12 @@ def g_loss(name: str, fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.mean()
 
 
+def info_loss(code_logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """InfoGAN's categorical term: cross-entropy of Q(c | G(z, c)) against the code c that made the sample
+    (log K minus this is a lower bound on the mutual information I(c; G(z, c)))."""
+    return F.cross_entropy(code_logits.float(), codes)
+
+
 def wasserstein_estimate(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> float:
     """The critic's estimate E[f(x)] - E[f(G(z))] (meaningful for wgan / wgan-gp)."""
     return float(real_logits.detach().mean() - fake_logits.detach().mean())

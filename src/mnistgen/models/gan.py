@@ -15,6 +15,12 @@ Two layouts, both built from :class:`GANModelConfig`:
 
 * discriminator: one stride-2 conv per entry of ``d_channels`` (28 -> 14 -> 7), LeakyReLU(0.2),
   optional dropout, flatten, dense -> 1 logit.
+
+Optional categorical latent code (``categories = K > 0``, InfoGAN, Chen et al. 2016): the generator's
+input is ``[z, onehot(c)]`` with ``c ~ U{0..K-1}``, and the discriminator has a second dense head
+``Q(c | x)`` (K logits) on its shared features, trained to recover ``c`` from ``G(z, c)``. Maximising
+this mutual-information bound lets the generator place its samples in K separate modes instead of
+spreading one Gaussian blob across the gaps between digit classes. No labels are used.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class GANModelConfig:
     d_kernel: int = 3
     d_dropout: float = 0.4
     d_norm: str = "none"  # none | batch | layer (after the second conv; use none/layer with wgan-gp)
+    categories: int = 0  # K of a categorical latent code joined to z (InfoGAN; 0 = none)
 
     def __post_init__(self) -> None:
         if self.d_norm not in (*NORMS, "layer"):
@@ -57,6 +64,8 @@ class GANModelConfig:
             raise MnistgenError("model.g_channels must hold 2 or 3 positive channel counts")
         if len(self.d_channels) != 2 or min(self.d_channels) < 1:
             raise MnistgenError("model.d_channels must hold 2 positive channel counts")
+        if self.categories < 0 or self.categories == 1:
+            raise MnistgenError("model.categories must be 0 (no categorical code) or >= 2")
         if self.z_dim < 1 or self.d_kernel not in (3, 4, 5) or self.g_head_kernel % 2 == 0:
             raise MnistgenError("model.z_dim must be >= 1, model.d_kernel 3, 4 or 5, model.g_head_kernel odd")
         if not 0.0 <= self.d_dropout < 1.0:
@@ -72,15 +81,16 @@ def _norm2d(kind: str, ch: int) -> list[nn.Module]:
 
 
 class Generator(nn.Module):
-    """z (B, z_dim) -> images (B, 1, 28, 28) in [0, 1] (sigmoid) or [-1, 1] (tanh)."""
+    """latent (B, z_dim + categories) -> images (B, 1, 28, 28) in [0, 1] (sigmoid) or [-1, 1] (tanh)."""
 
     def __init__(self, cfg: GANModelConfig) -> None:
         super().__init__()
-        self.z_dim = cfg.z_dim
+        self.z_dim, self.categories = cfg.z_dim, cfg.categories
+        self.latent_dim = cfg.z_dim + cfg.categories
         c = cfg.g_channels
         bias = cfg.g_norm == "none"
         self.c0 = c[0]
-        self.dense = nn.Linear(cfg.z_dim, c[0] * 49, bias=bias)  # (B, c0*49)
+        self.dense = nn.Linear(self.latent_dim, c[0] * 49, bias=bias)  # (B, c0*49)
         self.dense_post = nn.Sequential(*([nn.BatchNorm1d(c[0] * 49)] if cfg.g_norm == "batch" else []), _act(cfg.g_act))
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(c[0], c[1], 4, 2, 1, bias=bias),  # (B, c1, 14, 14)
@@ -103,6 +113,22 @@ class Generator(nn.Module):
         h = self.dense_post(self.dense(z))  # (B, c0*49)
         return self.body(h.view(-1, self.c0, 7, 7))  # (B, 1, 28, 28)
 
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+                      codes: torch.Tensor | None = None) -> torch.Tensor:
+        """``[z, onehot(c)]`` (n, latent_dim): z ~ N(0, I), c ~ U{0..K-1} (or the given ``codes``).
+        The noise is drawn on the CPU from ``generator`` when one is given, else on ``device``."""
+        where = "cpu" if generator is not None else device
+        z = torch.randn(n, self.z_dim, generator=generator, device=where)  # (n, z_dim)
+        if self.categories:
+            if codes is None:
+                codes = torch.randint(self.categories, (n,), generator=generator, device=where)
+            z = torch.cat([z, nn.functional.one_hot(codes.to(z.device), self.categories).to(z.dtype)], 1)  # (n, z_dim + K)
+        return z.to(device)
+
+    def codes_of(self, latent: torch.Tensor) -> torch.Tensor:
+        """The categorical codes (n,) of latents made by :meth:`sample_latent`."""
+        return latent[:, self.z_dim :].argmax(1)
+
 
 class Discriminator(nn.Module):
     """images (B, 1, 28, 28) -> logits (B,)."""
@@ -123,9 +149,15 @@ class Discriminator(nn.Module):
             nn.Flatten(),  # (B, c1*49)
         )
         self.head = nn.Linear(c[1] * 49, 1)  # (B, 1)
+        self.q_head = nn.Linear(c[1] * 49, cfg.categories) if cfg.categories else None  # (B, K)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(1)  # (B,)
+
+    def forward_with_code(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Real/fake logits (B,) and, with a categorical code, the code logits Q(c | x) (B, K)."""
+        h = self.features(x)  # (B, c1*49)
+        return self.head(h).squeeze(1), (self.q_head(h) if self.q_head is not None else None)
 
 
 def build(cfg: GANModelConfig) -> tuple[Generator, Discriminator]:

@@ -40,6 +40,8 @@ def plot_losses(histories: dict[str, dict], path: Path, title: str) -> Path:
         ax.plot(x, smooth(h["g_loss"], w), label="G loss", color="tab:purple")
         if h.get("loss", "bce") != "bce" and h.get("wasserstein"):
             ax.plot(x, smooth(h["wasserstein"], w), label="Wasserstein estimate", color="black", lw=1)
+        if h.get("info"):
+            ax.plot(x, smooth(h["info"], w), label="code cross-entropy (InfoGAN)", color="tab:cyan", lw=1)
         ax.set_title(f"{label} (moving average of {w})")
         ax.set_xlabel("generator step")
         ax.set_ylabel("loss")
@@ -91,7 +93,19 @@ def run_figures(run_dir: Path) -> list[Path]:
         out.append(plot_quality_vs_time({loss: hist}, figs / "quality_vs_time.png", f"GAN sample quality vs training time ({loss})"))
     steps = hist["step"][-1] if hist["step"] else 0
     out.append(save_grid(sample_images(run_dir, 100, seed=0), figs / "samples.png", f"100 GAN samples ({loss}, step {steps})"))
+    if hist.get("info"):
+        out.append(save_code_grid(run_dir, figs / "codes.png"))
     return out
+
+
+def save_code_grid(run_dir: Path, path: Path) -> Path:
+    """10x10 grid of a generator with a categorical code: row r = code r (the first 10 codes), fixed noise per column."""
+    from mnistgen.train.gan import generate, grid_latent, load_generator
+
+    g, cfg = load_generator(run_dir)
+    k = min(g.categories, 10)
+    return save_grid(generate(g, grid_latent(g), cfg.model), path,
+                     f"one row per categorical code ({k} of {g.categories} shown)")
 
 
 def save_loss_grids(runs: dict[str, Path], path: Path, title: str, n: int = 100) -> Path:

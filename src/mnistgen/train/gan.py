@@ -55,6 +55,14 @@ def generate(g: Generator, z: torch.Tensor, cfg: GANModelConfig, batch: int = 10
     return out
 
 
+def grid_latent(g: Generator, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The fixed noise of the 10x10 progress grids (100, latent_dim); with a categorical code, row r shows
+    code r mod K (so each row is one of the modes the generator found)."""
+    gen = torch.Generator().manual_seed(GRID_SEED)
+    codes = (torch.arange(100) // 10) % g.categories if g.categories else None
+    return g.sample_latent(100, gen, device, codes=codes)
+
+
 def default_probe(dataset: str, data_dir: str | Path | None = None, download_missing: bool = True,
                   device: torch.device | str = "cpu") -> Callable[[torch.Tensor], dict]:
     """IS / modes / class-KL of images in [0, 1] with the shared evaluator classifier."""
@@ -100,6 +108,8 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2))
     ema = copy.deepcopy(g).requires_grad_(False) if t.ema_decay > 0 else None
     hist: dict[str, Any] = {"loss": t.loss, "step": [], "d_loss": [], "g_loss": [], "wasserstein": [], "train_seconds": [], "probe": []}
+    if cfg.model.categories:
+        hist["info"] = []  # per step: the generator's code cross-entropy (log K = no information)
     step = batches = 0
     train_s = 0.0
     last = run_dir / rundir.LAST
@@ -120,8 +130,8 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     if probe == "default":
         probe = default_probe(cfg.data.dataset, data_dir, download_missing, device) if (t.probe_every or t.probe_seconds) else None
     sampler_g = ema if ema is not None else g
-    probe_z = torch.randn(t.probe_n, cfg.model.z_dim, generator=torch.Generator().manual_seed(PROBE_SEED)).to(device)
-    grid_z = torch.randn(100, cfg.model.z_dim, generator=torch.Generator().manual_seed(GRID_SEED)).to(device)
+    probe_z = g.sample_latent(t.probe_n, torch.Generator().manual_seed(PROBE_SEED), device)
+    grid_z = grid_latent(g, device)
     logger = ScalarLogger(run_dir, cfg.runtime.tensorboard)
     info = {"preset": preset_name, "loss": t.loss, "hyper": dataclasses.asdict(hp), "data": splits.info, "environment": environment(device),
             "params": {"generator": count_params(g), "discriminator": count_params(d)}}
@@ -171,13 +181,16 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
         for i in range(hp.n_critic):
             real = data[_batch(n, bs, cfg.runtime.seed, batches, cache).to(device)]
             batches += 1
-            z = torch.randn(bs, cfg.model.z_dim, device=device)
+            z = g.sample_latent(bs, device=device)  # (B, z_dim [+ K])
             last_critic = i == hp.n_critic - 1
             with torch.set_grad_enabled(last_critic), autocast():
                 fake = g(z)  # (B, 1, 28, 28); kept with its graph on the last critic step for the G update
             with autocast():
-                rl, fl = d(real).float(), d(fake.detach()).float()
+                rl, (fl, q) = d(real).float(), d.forward_with_code(fake.detach())
+            fl = fl.float()
             loss_d = L.d_loss(t.loss, rl, fl)
+            if q is not None:
+                loss_d = loss_d + t.info_weight * L.info_loss(q, g.codes_of(z))
             if hp.gp_weight > 0:
                 loss_d = loss_d + hp.gp_weight * L.gradient_penalty(d, real, fake)
             opt_d.zero_grad(set_to_none=True)
@@ -189,7 +202,12 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             w_vals.append(L.wasserstein_estimate(rl, fl))
         d.requires_grad_(False)
         with autocast():
-            loss_g = L.g_loss(t.loss, d(fake).float())
+            fl, q = d.forward_with_code(fake)
+        loss_g = L.g_loss(t.loss, fl.float())
+        if q is not None:
+            code_ce = L.info_loss(q, g.codes_of(z))
+            hist["info"].append(float(code_ce.detach()))
+            loss_g = loss_g + t.info_weight * code_ce
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -256,7 +274,7 @@ def load_sampler(run_dir: Path, device: torch.device) -> Callable[[int, torch.Ge
 
     @torch.no_grad()
     def sample(n: int, gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, cfg.model.z_dim, generator=gen).to(device)
+        z = g.sample_latent(n, gen, device)
         return to_unit_images(g(z), cfg.model).cpu()  # (n, 1, 28, 28) in [0, 1]
 
     return sample
