@@ -314,6 +314,8 @@ def test_run_with_a_mixture_prior_fits_it_on_the_best_weights_and_samples_from_i
     with torch.no_grad():  # the sampler decodes mixture codes drawn from the seeded CPU generator
         expected = model.decode(model.prior.sample(5, torch.Generator().manual_seed(1)))
     assert torch.allclose(images, expected, atol=1e-6)
+    figs = tmp_path / "run" / "figures"  # mixture-prior samples, and the study's N(0, I) grid beside them
+    assert (figs / "samples.png").stat().st_size > 1000 and (figs / "samples_normal.png").stat().st_size > 1000
     tv.train(cfg, tmp_path / "again", data_dir=tiny_mnist_dir)  # an identical run fits the identical prior
     again = json.loads((tmp_path / "again" / "history.json").read_text())["prior"]
     assert again["log_likelihood"] == prior["log_likelihood"]

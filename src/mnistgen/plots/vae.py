@@ -19,7 +19,8 @@ from mnistgen.errors import MnistgenError
 from mnistgen.images import Splits, load_splits
 from mnistgen.plots.common import save_figure, save_grid, save_rows
 
-FILES = {"kl": "kl.png", "loss": "loss.png", "recon": "reconstructions.png", "samples": "samples.png", "latent": "latent_map.png"}
+FILES = {"kl": "kl.png", "loss": "loss.png", "recon": "reconstructions.png", "samples": "samples.png", "latent": "latent_map.png",
+         "samples_normal": "samples_normal.png"}
 
 
 def plot_kl(history: dict, path: Path, title: str = "VAE: KL term per epoch") -> Path:
@@ -109,6 +110,11 @@ def draw_all(run_dir: Path, splits: Splits | None = None, data_dir=None) -> list
     via = f"{model.prior.components}-Gaussian mixture prior" if model.prior is not None else "N(0, I)"
     title = f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random codes ~ {via}"
     written.append(save_grid(samples, figures / FILES["samples"], title))
+    if model.prior is not None:  # also the study's original figure: the decoder alone on z ~ N(0, I)
+        with torch.no_grad():
+            plain = model.decoder(torch.randn(100, model.latent_dim, generator=torch.Generator().manual_seed(0)))  # (100, 1, 28, 28)
+        written.append(save_grid(plain, figures / FILES["samples_normal"],
+                                 f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random codes ~ N(0, I)"))
     splits = splits or _splits_for(run_dir, cfg, data_dir)
     if splits is None:
         print(f"warning: dataset {cfg.data.dataset} not found; skipped the reconstruction and latent-map figures (pass --data-dir)",
