@@ -104,17 +104,15 @@ def draw_all(run_dir: Path, splits: Splits | None = None, data_dir=None) -> list
     model, cfg = load_model(run_dir, "cpu")
     model = model.float()
     best = history.get("best_epoch")
-    gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        samples = model.sample(100, gen)  # (100, 1, 28, 28)
-    via = f"{model.prior.components}-Gaussian mixture prior" if model.prior is not None else "N(0, I)"
-    title = f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random codes ~ {via}"
-    written.append(save_grid(samples, figures / FILES["samples"], title))
-    if model.prior is not None:  # also the study's original figure: the decoder alone on z ~ N(0, I)
-        with torch.no_grad():
-            plain = model.decoder(torch.randn(100, model.latent_dim, generator=torch.Generator().manual_seed(0)))  # (100, 1, 28, 28)
-        written.append(save_grid(plain, figures / FILES["samples_normal"],
-                                 f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random codes ~ N(0, I)"))
+        grids = [("samples", model.sample(100, torch.Generator().manual_seed(0)),  # (100, 1, 28, 28)
+                  f"{model.prior.components}-Gaussian mixture prior" if model.prior is not None else "N(0, I)")]
+        if model.prior is not None:  # also the study's original figure: the decoder alone on z ~ N(0, I)
+            z = torch.randn(100, model.latent_dim, generator=torch.Generator().manual_seed(0))  # (100, d)
+            grids.append(("samples_normal", model.decode(z), "N(0, I)"))
+    for key, images, via in grids:
+        title = f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random codes ~ {via}"
+        written.append(save_grid(images, figures / FILES[key], title))
     splits = splits or _splits_for(run_dir, cfg, data_dir)
     if splits is None:
         print(f"warning: dataset {cfg.data.dataset} not found; skipped the reconstruction and latent-map figures (pass --data-dir)",

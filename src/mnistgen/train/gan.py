@@ -182,6 +182,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             real = data[_batch(n, bs, cfg.runtime.seed, batches, cache).to(device)]
             batches += 1
             z = g.sample_latent(bs, device=device)  # (B, z_dim [+ K])
+            codes = g.codes_of(z) if g.categories else None  # (B,) the categorical codes, if any
             last_critic = i == hp.n_critic - 1
             with torch.set_grad_enabled(last_critic), autocast():
                 fake = g(z)  # (B, 1, 28, 28); kept with its graph on the last critic step for the G update
@@ -190,7 +191,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             fl = fl.float()
             loss_d = L.d_loss(t.loss, rl, fl)
             if q is not None:
-                loss_d = loss_d + t.info_weight * L.info_loss(q, g.codes_of(z))
+                loss_d = loss_d + t.info_weight * L.info_loss(q, codes)
             if hp.gp_weight > 0:
                 loss_d = loss_d + hp.gp_weight * L.gradient_penalty(d, real, fake)
             opt_d.zero_grad(set_to_none=True)
@@ -205,7 +206,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             fl, q = d.forward_with_code(fake)
         loss_g = L.g_loss(t.loss, fl.float())
         if q is not None:
-            code_ce = L.info_loss(q, g.codes_of(z))
+            code_ce = L.info_loss(q, codes)
             hist["info"].append(float(code_ce.detach()))
             loss_g = loss_g + t.info_weight * code_ce
         opt_g.zero_grad(set_to_none=True)
