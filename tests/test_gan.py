@@ -62,11 +62,12 @@ def test_every_preset_builds_and_generates_in_range():
     for name, cfg in T.PRESETS.items():
         g, d = build(cfg.model)
         with torch.no_grad():
-            x = g.eval()(g.sample_latent(3))
+            z = g.sample_latent(3)
+            x = g.eval()(z)
         assert x.shape == (3, 1, 28, 28), name
         lo = -1.0 if cfg.model.output == "tanh" else 0.0
         assert float(x.min()) >= lo and float(x.max()) <= 1.0
-        assert d(x).shape == (3,)
+        assert d(x, g.codes_of(z) if g.cluster_codes else None).shape == (3,)
 
 
 def test_loss_values_on_hand_made_logits():

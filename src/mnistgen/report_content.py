@@ -50,6 +50,23 @@ def _sampling_note(hist: dict | None) -> str:
             "holes between the encoder's digit clusters, where one-stage samples blend two digits.")
 
 
+def _code_caption(run: Path) -> str:
+    """What the fast GAN's categorical code is: k-means clusters of the data, or a free InfoGAN code."""
+    try:
+        model = json.loads((run / "config.json").read_text())["config"]["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        model = {}
+    if model.get("code") == "clusters":
+        return (f"The fast DCGAN's code: {model.get('categories')} k-means clusters of the training images (on their top "
+                "50 principal components; no labels used). The generator is given a cluster and the discriminator is "
+                "conditioned on it, so each cluster is a simpler distribution to learn. One row per cluster (the first 10), "
+                "the same noise z in each column. Notice each row holds mostly one digit in one style, while z varies the "
+                "stroke; samples draw the cluster with its frequency in the data, so the classes stay balanced.")
+    return ("The fast DCGAN's categorical latent code (InfoGAN, learnt without labels): one row per code value, the "
+            "same noise z in each column. Notice most rows hold a single digit class: the generator splits its "
+            "samples into separate modes instead of smearing one Gaussian across the gaps between digits.")
+
+
 def _kl_caption(hist: dict) -> str:
     val = hist.get("val_kl") or []
     if len(val) < 2:
@@ -123,10 +140,7 @@ def build_blocks(out: Path, state: dict, metrics: dict, original: dict) -> list[
     blocks.append(("h2", "3. GAN"))
     blocks += _fig(out, "gan-fast-bce/figures/samples.png",
                    "100 samples of the fast DCGAN trained with cross-entropy (EMA generator). Notice all ten digits appear.")
-    blocks += _fig(out, "gan-fast-bce/figures/codes.png",
-                   "The fast DCGAN's categorical latent code (InfoGAN, learnt without labels): one row per code value, the "
-                   "same noise z in each column. Notice most rows hold a single digit class: the generator splits its "
-                   "samples into separate modes instead of smearing one Gaussian across the gaps between digits.")
+    blocks += _fig(out, "gan-fast-bce/figures/codes.png", _code_caption(out / "gan-fast-bce"))
     blocks += _fig(out, "gan-seed-bce/figures/samples.png",
                    "100 samples of the study's seed DCGAN after its short CPU budget: it trains ~0.6 steps/s, so it is far "
                    "from converged — the reason the fast preset exists.")

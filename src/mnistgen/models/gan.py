@@ -21,6 +21,12 @@ input is ``[z, onehot(c)]`` with ``c ~ U{0..K-1}``, and the discriminator has a 
 ``Q(c | x)`` (K logits) on its shared features, trained to recover ``c`` from ``G(z, c)``. Maximising
 this mutual-information bound lets the generator place its samples in K separate modes instead of
 spreading one Gaussian blob across the gaps between digit classes. No labels are used.
+
+With ``code = "clusters"`` the code is not free: it is the k-means cluster of the training images
+(:mod:`mnistgen.clusters`, still no labels), the generator draws it from the clusters' frequencies
+(buffer ``code_freq``), and the discriminator is conditioned on it by projection (Miyato & Koyama 2018):
+``logit = head(h) + <embed(c), h>``, with c the real image's cluster or the code a fake was made from
+(a self-conditioned GAN, Liu et al. 2020); there is no Q head then.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from mnistgen.errors import MnistgenError
 NORMS = ("none", "batch")
 ACTS = ("lrelu", "relu")
 OUTPUTS = ("sigmoid", "tanh")
+CODES = ("info", "clusters")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,8 @@ class GANModelConfig:
     d_kernel: int = 3
     d_dropout: float = 0.4
     d_norm: str = "none"  # none | batch | layer (after the second conv; use none/layer with wgan-gp)
-    categories: int = 0  # K of a categorical latent code joined to z (InfoGAN; 0 = none)
+    categories: int = 0  # K of a categorical latent code joined to z (0 = none)
+    code: str = "info"  # info: a free code recovered by Q (InfoGAN) | clusters: k-means clusters, projection D
 
     def __post_init__(self) -> None:
         if self.d_norm not in (*NORMS, "layer"):
@@ -66,6 +74,10 @@ class GANModelConfig:
             raise MnistgenError("model.d_channels must hold 2 positive channel counts")
         if self.categories < 0 or self.categories == 1:
             raise MnistgenError("model.categories must be 0 (no categorical code) or >= 2")
+        if self.code not in CODES:
+            raise MnistgenError(f"unknown model.code {self.code!r}; choose one of: {', '.join(CODES)}")
+        if self.code == "clusters" and not self.categories:
+            raise MnistgenError("model.code clusters needs model.categories >= 2 (the number of clusters)")
         if self.z_dim < 1 or self.d_kernel not in (3, 4, 5) or self.g_head_kernel % 2 == 0:
             raise MnistgenError("model.z_dim must be >= 1, model.d_kernel 3, 4 or 5, model.g_head_kernel odd")
         if not 0.0 <= self.d_dropout < 1.0:
@@ -87,6 +99,9 @@ class Generator(nn.Module):
         super().__init__()
         self.z_dim, self.categories = cfg.z_dim, cfg.categories
         self.latent_dim = cfg.z_dim + cfg.categories
+        self.cluster_codes = cfg.code == "clusters"
+        if self.cluster_codes:  # how often each cluster occurs in the training data (set by the trainer)
+            self.register_buffer("code_freq", torch.full((cfg.categories,), 1.0 / cfg.categories))
         c = cfg.g_channels
         bias = cfg.g_norm == "none"
         self.c0 = c[0]
@@ -115,12 +130,15 @@ class Generator(nn.Module):
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
                       codes: torch.Tensor | None = None) -> torch.Tensor:
-        """``[z, onehot(c)]`` (n, latent_dim): z ~ N(0, I), c ~ U{0..K-1} (or the given ``codes``).
+        """``[z, onehot(c)]`` (n, latent_dim): z ~ N(0, I), c ~ U{0..K-1} or, for cluster codes, the clusters'
+        frequencies (or the given ``codes``).
         The noise is drawn on the CPU from ``generator`` when one is given, else on ``device``."""
         where = "cpu" if generator is not None else device
         z = torch.randn(n, self.z_dim, generator=generator, device=where)  # (n, z_dim)
         if self.categories:
-            if codes is None:
+            if codes is None and self.cluster_codes:
+                codes = torch.multinomial(self.code_freq.float().to(where), n, replacement=True, generator=generator)
+            elif codes is None:
                 codes = torch.randint(self.categories, (n,), generator=generator, device=where)
             z = torch.cat([z, nn.functional.one_hot(codes.to(z.device), self.categories).to(z.dtype)], 1)  # (n, z_dim + K)
         return z.to(device)
@@ -131,7 +149,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """images (B, 1, 28, 28) -> logits (B,)."""
+    """images (B, 1, 28, 28) [and, for cluster codes, their codes (B,)] -> logits (B,)."""
 
     def __init__(self, cfg: GANModelConfig) -> None:
         super().__init__()
@@ -149,15 +167,27 @@ class Discriminator(nn.Module):
             nn.Flatten(),  # (B, c1*49)
         )
         self.head = nn.Linear(c[1] * 49, 1)  # (B, 1)
-        self.q_head = nn.Linear(c[1] * 49, cfg.categories) if cfg.categories else None  # (B, K)
+        self.q_head = nn.Linear(c[1] * 49, cfg.categories) if cfg.categories and cfg.code == "info" else None  # (B, K)
+        self.embed = None
+        if cfg.code == "clusters":  # projection: one feature-space direction per code, zero = unconditional start
+            self.embed = nn.Embedding(cfg.categories, c[1] * 49)  # (B, c1*49)
+            nn.init.zeros_(self.embed.weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)  # (B,)
+    def _logits(self, h: torch.Tensor, codes: torch.Tensor | None) -> torch.Tensor:
+        out = self.head(h).squeeze(1)  # (B,)
+        if self.embed is not None:
+            if codes is None:
+                raise MnistgenError("this discriminator is conditioned on cluster codes; pass codes=")
+            out = out + (self.embed(codes) * h).sum(1)  # (B,)
+        return out
 
-    def forward_with_code(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Real/fake logits (B,) and, with a categorical code, the code logits Q(c | x) (B, K)."""
+    def forward(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
+        return self._logits(self.features(x), codes)  # (B,)
+
+    def forward_with_code(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Real/fake logits (B,) and, with an InfoGAN code, the code logits Q(c | x) (B, K)."""
         h = self.features(x)  # (B, c1*49)
-        return self.head(h).squeeze(1), (self.q_head(h) if self.q_head is not None else None)
+        return self._logits(h, codes), (self.q_head(h) if self.q_head is not None else None)
 
 
 def build(cfg: GANModelConfig) -> tuple[Generator, Discriminator]:

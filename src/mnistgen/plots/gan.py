@@ -83,6 +83,7 @@ def plot_quality_vs_time(histories: dict[str, dict], path: Path, title: str, tar
 def run_figures(run_dir: Path) -> list[Path]:
     """Every figure of one GAN run, redrawn from history.json and the last checkpoint."""
     from mnistgen.sampling import sample_images
+    from mnistgen.train.gan import load_run_config
 
     run_dir = Path(run_dir)
     figs = run_dir / rundir.FIGURES
@@ -93,19 +94,20 @@ def run_figures(run_dir: Path) -> list[Path]:
         out.append(plot_quality_vs_time({loss: hist}, figs / "quality_vs_time.png", f"GAN sample quality vs training time ({loss})"))
     steps = hist["step"][-1] if hist["step"] else 0
     out.append(save_grid(sample_images(run_dir, 100, seed=0), figs / "samples.png", f"100 GAN samples ({loss}, step {steps})"))
-    if hist.get("info"):
+    if load_run_config(run_dir).model.categories:
         out.append(save_code_grid(run_dir, figs / "codes.png"))
     return out
 
 
 def save_code_grid(run_dir: Path, path: Path) -> Path:
-    """10x10 grid of a generator with a categorical code: row r = code r (the first 10 codes), fixed noise per column."""
+    """10x10 grid of a generator with a categorical code (InfoGAN or k-means clusters): row r = code r (the first
+    10 codes), fixed noise per column."""
     from mnistgen.train.gan import generate, grid_latent, load_generator
 
     g, cfg = load_generator(run_dir)
     k = min(g.categories, 10)
     return save_grid(generate(g, grid_latent(g), cfg.model), path,
-                     f"one row per categorical code ({k} of {g.categories} shown)")
+                     f"one row per {'k-means cluster' if g.cluster_codes else 'categorical code'} ({k} of {g.categories} shown)")
 
 
 def save_loss_grids(runs: dict[str, Path], path: Path, title: str, n: int = 100) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ import torch
 
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint, load_module_state, save_checkpoint
+from mnistgen.clusters import cluster_images
 from mnistgen.config import from_dict, load_config_json, save_config, to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.images import load_splits, pm1_to_unit, unit_to_pm1
@@ -106,15 +108,28 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     g, d = g.to(device), d.to(device)
     opt_g = L.make_optimizer(hp.optimizer, g.parameters(), hp.lr_g, (hp.beta1, hp.beta2))
     opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2))
+    last = run_dir / rundir.LAST
+    ck = load_checkpoint(last, KIND, map_location=device) if resume is not None else None
+    clusters = None  # (N,) k-means cluster of every training image, for cluster-conditioned codes
+    if g.cluster_codes:
+        if n < cfg.model.categories:
+            raise MnistgenError(f"model.categories={cfg.model.categories} k-means clusters need at least as many training "
+                                f"images; the data has {n}")
+        if ck is not None and "clusters" not in ck["extra"]:
+            raise MnistgenError(f"{last} holds no cluster codes; it was not written by a cluster-conditioned run")
+        clusters = (ck["extra"]["clusters"].long().cpu() if ck is not None
+                    else cluster_images(splits.train, cfg.model.categories, seed=cfg.runtime.seed))
+        if len(clusters) != n:
+            raise MnistgenError(f"the run's {len(clusters)} cluster codes do not match its {n} training images")
+        g.code_freq.copy_(torch.bincount(clusters, minlength=cfg.model.categories).float() / n)
+        clusters = clusters.to(device)
     ema = copy.deepcopy(g).requires_grad_(False) if t.ema_decay > 0 else None
     hist: dict[str, Any] = {"loss": t.loss, "step": [], "d_loss": [], "g_loss": [], "wasserstein": [], "train_seconds": [], "probe": []}
-    if cfg.model.categories:
+    if d.q_head is not None:
         hist["info"] = []  # per step: the generator's code cross-entropy (log K = no information)
     step = batches = 0
     train_s = 0.0
-    last = run_dir / rundir.LAST
-    if resume is not None:
-        ck = load_checkpoint(last, KIND, map_location=device)
+    if ck is not None:
         load_module_state(g, ck["models"]["generator"], "generator")
         load_module_state(d, ck["models"]["discriminator"], "discriminator")
         opt_g.load_state_dict(ck["optimizers"]["generator"])
@@ -146,7 +161,8 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     def checkpoint() -> None:
         save_checkpoint(last, kind=KIND, models={"generator": g, "discriminator": d}, optimizers={"generator": opt_g, "discriminator": opt_d},
                         state={"step": step, "batches": batches, "train_seconds": train_s}, config=to_dict(cfg), data=splits.info,
-                        extra={"ema": ema.state_dict()} if ema is not None else {})
+                        extra=({"ema": ema.state_dict()} if ema is not None else {})
+                        | ({"clusters": clusters.to(torch.int16).cpu()} if clusters is not None else {}))
         state["ck_step"] = step
 
     def do_probe() -> None:
@@ -179,21 +195,23 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
                 group["lr"] = lr * scale
         d_vals, w_vals = [], []
         for i in range(hp.n_critic):
-            real = data[_batch(n, bs, cfg.runtime.seed, batches, cache).to(device)]
+            idx = _batch(n, bs, cfg.runtime.seed, batches, cache).to(device)
+            real = data[idx]
             batches += 1
-            z = g.sample_latent(bs, device=device)  # (B, z_dim [+ K])
+            cond = clusters[idx] if clusters is not None else None  # (B,) fakes get the real batch's clusters
+            z = g.sample_latent(bs, device=device, codes=cond)  # (B, z_dim [+ K])
             codes = g.codes_of(z) if g.categories else None  # (B,) the categorical codes, if any
             last_critic = i == hp.n_critic - 1
             with torch.set_grad_enabled(last_critic), autocast():
                 fake = g(z)  # (B, 1, 28, 28); kept with its graph on the last critic step for the G update
             with autocast():
-                rl, (fl, q) = d(real).float(), d.forward_with_code(fake.detach())
+                rl, (fl, q) = d(real, cond).float(), d.forward_with_code(fake.detach(), cond)
             fl = fl.float()
             loss_d = L.d_loss(t.loss, rl, fl)
             if q is not None:
                 loss_d = loss_d + t.info_weight * L.info_loss(q, codes)
             if hp.gp_weight > 0:
-                loss_d = loss_d + hp.gp_weight * L.gradient_penalty(d, real, fake)
+                loss_d = loss_d + hp.gp_weight * L.gradient_penalty(functools.partial(d, codes=cond), real, fake)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
@@ -203,7 +221,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             w_vals.append(L.wasserstein_estimate(rl, fl))
         d.requires_grad_(False)
         with autocast():
-            fl, q = d.forward_with_code(fake)
+            fl, q = d.forward_with_code(fake, cond)
         loss_g = L.g_loss(t.loss, fl.float())
         if q is not None:
             code_ce = L.info_loss(q, codes)
