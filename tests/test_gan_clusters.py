@@ -103,3 +103,9 @@ def test_cluster_run_trains_samples_and_resumes_exactly(tmp_path, tiny_mnist_dir
     figs = {p.name: p for p in T.make_figures(full["run_dir"])}
     assert set(figs) == {"losses.png", "samples.png", "codes.png"}
     assert T.load_sampler(tmp_path / "full", torch.device("cpu"))(7, torch.Generator().manual_seed(0)).shape == (7, 1, 28, 28)
+
+
+def test_more_clusters_than_images_is_a_one_line_error(tmp_path, tiny_mnist_dir):
+    cfg = dataclasses.replace(cl_cfg(2), model=dataclasses.replace(CL, categories=300))  # the data holds 256 images
+    with pytest.raises(MnistgenError, match=r"model.categories=300 .* 256"):
+        T.train(cfg, tmp_path / "run", data_dir=tiny_mnist_dir, probe=None)
