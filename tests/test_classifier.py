@@ -28,6 +28,8 @@ def test_bad_model_config():
         ClassifierModelConfig(channels=(4, 8))
     with pytest.raises(MnistgenError):
         ClassifierTrainConfig(epochs=0)
+    with pytest.raises(MnistgenError, match="unknown train.precision 'fp16'"):
+        ClassifierTrainConfig(precision="fp16")
 
 
 def test_augment_keeps_shape_range_and_can_be_disabled():

@@ -37,6 +37,23 @@ def resolve_device(name: str) -> torch.device:
     raise MnistgenError(f"unknown device {name!r}; choose one of: auto, cpu, cuda, mps")
 
 
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16, AMX)."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            return False
+    return False
+
+
 def setup(runtime: RuntimeConfig) -> torch.device:
     """Apply a RuntimeConfig: threads, seeds, cheap determinism flags. Returns the device."""
     device = resolve_device(runtime.device)

@@ -16,8 +16,8 @@ from mnistgen.config import DataConfig, RuntimeConfig, apply_overrides, pick_pre
 from mnistgen.errors import MnistgenError
 from mnistgen.losses import gan as L
 from mnistgen.models.gan import GANModelConfig
+from mnistgen.runtime import PRECISIONS, use_bf16  # noqa: F401 - use_bf16 re-exported for the trainer
 
-PRECISIONS = ("fp32", "bf16", "auto")
 
 
 @dataclass(frozen=True)
@@ -120,20 +120,6 @@ def hyper(t: GANTrainConfig) -> L.LossDefaults:
     d = L.defaults(t.loss)
     return L.LossDefaults(**{f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
                             for f in dataclasses.fields(L.LossDefaults)})
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16, AMX)."""
-    if precision != "auto":
-        return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
-    return False
 
 
 def next_probe_time(t: GANTrainConfig, train_s: float) -> float:
