@@ -163,7 +163,7 @@ def _comparison(study: Study, minutes: float) -> dict[str, Any]:
 STAGES = [
     Stage("evaluator", "evaluator classifier (trained once, then cached)", 0, 0, _evaluator),
     Stage("real", "real-data reference scores", 0, 0, _real, needs=("evaluator",)),
-    # weights are minutes at the default 16-minute budget (the VAEs' ~10 s prior fit comes on top);
+    # weights are minutes at the default 16.5-minute budget (the VAEs' ~10 s prior fit comes on top);
     # the seed VAEs get the epochs that fit it, so their one-cycle schedule completes
     Stage("vae-conv", "VAE, strong convolutional preset (mixture prior)", 2.5, 0.5, _vae("conv"), needs=("evaluator",)),
     Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10, mixture prior)", 3.0, 0.5,
@@ -172,7 +172,7 @@ STAGES = [
           needs=("evaluator",)),
     Stage("gan-fast-bce", "GAN, fast preset, cross-entropy", 3.5, 1.0, _gan("fast", "bce"), needs=("evaluator",)),
     Stage("gan-fast-wgan", "GAN, fast preset, Wasserstein (weight clipping)", 1.0, 0.3, _gan("fast", "wgan"), needs=("evaluator",)),
-    Stage("gan-fast-wgan-gp", "GAN, fast preset, Wasserstein (gradient penalty)", 2.5, 0.3, _gan("fast", "wgan-gp"),
+    Stage("gan-fast-wgan-gp", "GAN, fast preset, Wasserstein (gradient penalty)", 3.0, 0.3, _gan("fast", "wgan-gp"),
           needs=("evaluator",)),
     Stage("gan-seed-bce", "GAN, the study's seed DCGAN (briefly: ~0.6 steps/s on CPU)", 0.25, 0.2, _gan("seed", "bce"), needs=("evaluator",)),
     Stage("gan-losses", "cross-entropy vs Wasserstein: convergence and stability", 0, 0, _loss_comparison),

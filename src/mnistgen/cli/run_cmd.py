@@ -12,7 +12,7 @@ from mnistgen.cli.common import add_data_args
 from mnistgen.config import DEVICES
 from mnistgen.errors import MnistgenError
 
-DEFAULT_MINUTES = 16.0
+DEFAULT_MINUTES = 16.5
 
 
 def register(commands, train_targets) -> None:

@@ -1,6 +1,6 @@
 """Training the evaluator classifier: config, presets, the loop, and loading a trained one.
 
-The default recipe (about 2 minutes on a 2-core CPU) holds out 10,000 training images as
+The default recipe (about 100 s on a 2-core CPU) holds out 10,000 training images as
 validation data; ``mnistgen.metrics.evaluate_real`` uses exactly those as never-seen real images.
 """
 
