@@ -40,6 +40,12 @@ def resolve_device(name: str) -> torch.device:
 PRECISIONS = ("fp32", "bf16", "auto")
 
 
+def check_precision(precision: str) -> None:
+    """A ``train.precision`` value must be one of :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise MnistgenError(f"unknown train.precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16, AMX)."""
     if precision != "auto":

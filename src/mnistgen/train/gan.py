@@ -26,9 +26,9 @@ from mnistgen.errors import MnistgenError
 from mnistgen.images import load_splits, pm1_to_unit, unit_to_pm1
 from mnistgen.losses import gan as L
 from mnistgen.models.gan import GANModelConfig, Generator, build, count_params
-from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state, setup
+from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state, setup, use_bf16
 from mnistgen.train.gan_config import (  # noqa: F401  (re-exported: the GAN API lives in one namespace)
-    FAST_MODEL, LOSS_TUNING, PRECISIONS, PRESETS, GANRunConfig, GANTrainConfig, configure, hyper, lr_scale, next_probe_time, use_bf16,
+    FAST_MODEL, LOSS_TUNING, PRESETS, GANRunConfig, GANTrainConfig, configure, hyper, lr_scale, next_probe_time,
 )
 
 KIND = "gan"

@@ -10,14 +10,11 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-import torch
-
 from mnistgen.config import DataConfig, RuntimeConfig, apply_overrides, pick_preset
 from mnistgen.errors import MnistgenError
 from mnistgen.losses import gan as L
 from mnistgen.models.gan import GANModelConfig
-from mnistgen.runtime import PRECISIONS, use_bf16  # noqa: F401 - use_bf16 re-exported for the trainer
-
+from mnistgen.runtime import check_precision
 
 
 @dataclass(frozen=True)
@@ -56,8 +53,7 @@ class GANTrainConfig:
             raise MnistgenError("train.probe_seconds, train.probe_dense_seconds and train.probe_dense_until must be >= 0")
         if self.checkpoint_every < 1:
             raise MnistgenError("train.checkpoint_every must be >= 1")
-        if self.precision not in PRECISIONS:
-            raise MnistgenError(f"unknown train.precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
         if self.info_weight < 0:
             raise MnistgenError("train.info_weight must be >= 0")
         if not 0.0 <= self.lr_final <= 1.0:
