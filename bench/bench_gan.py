@@ -18,7 +18,7 @@ from pathlib import Path
 from mnistgen.metrics import evaluate_images
 from mnistgen.rundir import read_json
 from mnistgen.sampling import sample_images
-from mnistgen.train import gan as T
+from mnistgen import gan as T
 
 
 def bench(preset: str, minutes: float, out: Path, data_dir: str | None, n: int) -> dict:

@@ -44,7 +44,7 @@ def evaluate_run(run_dir: Path, n: int, data_dir: str | None) -> dict:
 
 
 def bench_one(preset: str, name: str, overrides: list[str], out: Path, n: int, data_dir: str | None, epochs: int | None) -> dict:
-    from mnistgen.train import vae
+    from mnistgen import vae
 
     cfg = apply_overrides(pick_preset(vae.PRESETS, preset, "VAE"), overrides)
     if epochs is not None:

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import torch
 
+import mnistgen
 from mnistgen.errors import MnistgenError
 from mnistgen.rundir import atomic_write
 from mnistgen.runtime import get_rng_state
@@ -41,8 +42,6 @@ def save_checkpoint(
 
     ``extra`` holds further tensors/state dicts (e.g. an EMA generator, a scheduler).
     """
-    import mnistgen
-
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -186,3 +186,33 @@ def pick_preset(presets: Mapping[str, T], name: str, what: str) -> T:
         return presets[name]
     except KeyError:
         raise MnistgenError(f"unknown {what} preset {name!r}; choose one of: {', '.join(presets)}") from None
+
+
+# ----------------------------------------------------------------------------- the resume rule
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"lr": 1}}`` -> ``{"train.lr": 1}`` (tuples and lists compare equal: both become tuples)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            out |= flatten(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def resumed_config(saved: T, requested: T | None, allowed: Sequence[str]) -> T:
+    """The config a resumed run continues with: ``saved`` (from the checkpoint) with ``requested``'s values of
+    the ``allowed`` keys (budgets, device). Any other difference is an error: a resume continues the same
+    model, data and loss."""
+    if requested is None:
+        return saved
+    old, new = flatten(to_dict(saved)), flatten(to_dict(requested))
+    changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    refused = [k for k in changed if k not in allowed]
+    if refused:
+        raise MnistgenError(
+            f"--resume continues a run with the model, data and loss of its checkpoint; {refused[0]} cannot change "
+            f"({old.get(refused[0])!r} -> {new.get(refused[0])!r}); only {', '.join(allowed)} may")
+    return apply_overrides(saved, [f"{k}={new[k]}" for k in changed])

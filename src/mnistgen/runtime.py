@@ -11,7 +11,9 @@ from typing import Any, Iterable
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+import mnistgen
 from mnistgen.config import RuntimeConfig
 from mnistgen.errors import MnistgenError
 
@@ -107,8 +109,6 @@ def _tuplify(obj: Any) -> Any:
 
 def environment(device: torch.device | None = None) -> dict[str, Any]:
     """Versions and hardware, recorded in run metadata and the study report."""
-    import mnistgen
-
     env = {
         "mnistgen": mnistgen.__version__,
         "python": platform.python_version(),
@@ -127,8 +127,6 @@ def environment(device: torch.device | None = None) -> dict[str, Any]:
 
 def progress(iterable: Iterable | None = None, **kwargs: Any):
     """A tqdm bar on stderr; silent when MNISTGEN_NO_PROGRESS=1 or stderr is not a terminal and CI is set."""
-    from tqdm.auto import tqdm
-
     disable = os.environ.get("MNISTGEN_NO_PROGRESS") == "1" or (bool(os.environ.get("CI")) and not sys.stderr.isatty())
     kwargs.setdefault("dynamic_ncols", True)
     kwargs.setdefault("leave", False)
@@ -141,7 +139,7 @@ class ScalarLogger:
     def __init__(self, run_dir: str | Path, enabled: bool) -> None:
         self._writer = None
         if enabled:
-            try:
+            try:  # tensorboard is an optional extra: imported only when asked for
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
                 raise MnistgenError("--tensorboard needs the tensorboard package: pip install tensorboard") from None

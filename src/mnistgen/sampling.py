@@ -1,33 +1,17 @@
-"""Draw images from any trained run directory, whatever its model family.
-
-Each family's training module (``mnistgen.train.<kind>``) provides::
-
-    load_sampler(run_dir: Path, device: torch.device) -> Callable[[int, torch.Generator], Tensor]
-        # returns float images in [0, 1], shape (n, 1, 28, 28), on the CPU
-    make_figures(run_dir: Path) -> list[Path]      # (re)draws every figure from history.json etc.
-"""
+"""Draw images from any trained run directory, whatever its model family (found in :mod:`mnistgen.families`)."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import torch
 
 from mnistgen.errors import MnistgenError
+from mnistgen.families import generator_of_run
+from mnistgen.family import draw
 from mnistgen.images import to_uint8
-from mnistgen.rundir import atomic_write, run_kind
-
-FAMILIES = {"vae": "mnistgen.train.vae", "gan": "mnistgen.train.gan"}
-
-
-def family(run_dir: str | Path) -> ModuleType:
-    kind = run_kind(run_dir)
-    if kind not in FAMILIES:
-        raise MnistgenError(f"{run_dir} holds a {kind} run, which does not generate images (need one of: {', '.join(FAMILIES)})")
-    return importlib.import_module(FAMILIES[kind])
+from mnistgen.rundir import atomic_write
 
 
 @torch.no_grad()
@@ -35,13 +19,11 @@ def sample_images(run_dir: str | Path, n: int, seed: int = 0, device: torch.devi
     """``n`` images in [0, 1], (n, 1, 28, 28), reproducible for a given ``seed``."""
     if n <= 0:
         raise MnistgenError(f"number of samples must be positive, got {n}")
-    sampler = family(run_dir).load_sampler(Path(run_dir), torch.device(device))
-    gen = torch.Generator(device="cpu").manual_seed(seed)
-    chunks = [sampler(min(batch, n - i), gen) for i in range(0, n, batch)]
-    images = torch.cat(chunks)
-    if not torch.isfinite(images).all():
-        raise MnistgenError(f"the model in {run_dir} produced NaN images")
-    return images
+    sampler = generator_of_run(run_dir).load_sampler(Path(run_dir), torch.device(device))
+    try:
+        return draw(sampler, n, seed, batch)
+    except MnistgenError as exc:
+        raise MnistgenError(f"{run_dir}: {exc}") from None
 
 
 def write_npz(path: str | Path, images: torch.Tensor, **meta) -> Path:

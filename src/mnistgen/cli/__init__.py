@@ -1,29 +1,23 @@
 """The ``mnistgen`` command line. Every failure is one ``error: ...`` line on stderr, exit != 0.
 
 Each command module in ``COMMANDS`` has ``register(commands, train_targets)``: it adds its
-sub-parsers (``train_targets`` is the sub-parser group of ``mnistgen train``) and sets
-``func=handler`` on them; a handler takes the parsed args and returns an exit status.
+sub-parsers (``train_targets`` is the sub-parser group of ``mnistgen train``, one per registered
+model family) and sets ``func=handler`` on them; a handler takes the parsed args and returns an exit status.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import traceback
 from typing import Sequence
 
+import mnistgen
+from mnistgen.cli import data_cmd, eval_cmd, run_cmd, sample_cmd, study_cmd, train_cmd
 from mnistgen.errors import MnistgenError
 
-COMMANDS = [
-    "mnistgen.cli.data_cmd",
-    "mnistgen.cli.vae_cmd",
-    "mnistgen.cli.gan_cmd",
-    "mnistgen.cli.sample_cmd",
-    "mnistgen.cli.run_cmd",
-    "mnistgen.cli.eval_cmd",
-]
+COMMANDS = [data_cmd, train_cmd, sample_cmd, eval_cmd, study_cmd, run_cmd]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,16 +28,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import mnistgen
-
     parser = _Parser(prog="mnistgen", description="Train, sample, score and compare generative models of MNIST-family images.")
     parser.add_argument("--version", action="version", version=f"mnistgen {mnistgen.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    train = commands.add_parser("train", help="train a model (vae, gan, classifier)")
+    train = commands.add_parser("train", help="train a model (one sub-command per model family)")
     train_targets = train.add_subparsers(dest="target", metavar="MODEL", parser_class=_Parser)
     train.set_defaults(func=lambda args: _missing(train, "a model to train"))
-    for name in COMMANDS:
-        importlib.import_module(name).register(commands, train_targets)
+    for module in COMMANDS:
+        module.register(commands, train_targets)
     return parser
 
 

@@ -1,12 +1,12 @@
-"""Options shared by the training commands, and turning them into a resolved run config."""
+"""Options shared by the commands, and turning them into a resolved run config."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any, Mapping
+from typing import Any
 
-from mnistgen.config import DATASETS, DEVICES, apply_overrides, pick_preset
+from mnistgen.config import DATASETS, DEVICES, apply_overrides
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
@@ -23,26 +23,8 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tensorboard", action="store_true", help="also log scalars to RUN_DIR/tensorboard")
 
 
-def add_train_args(p: argparse.ArgumentParser, presets: Mapping[str, Any], default: str) -> None:
-    """--preset/--out/--resume/--overwrite/--set plus the data and runtime options."""
-    p.add_argument("--preset", default=default, help=f"one of: {', '.join(presets)} (default {default})")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", metavar="RUN_DIR", help="new run directory")
-    where.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR exactly where it stopped")
-    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set train.lr=1e-3 (repeatable)")
-    add_data_args(p)
-    add_runtime_args(p)
-
-
-def resolve_config(presets: Mapping[str, Any], args: argparse.Namespace, what: str) -> Any:
-    """Preset -> typed flags (--dataset, --device, --seed, ...) -> --set overrides."""
-    cfg = pick_preset(presets, args.preset, what)
-    return apply_cli_overrides(cfg, args)
-
-
 def apply_cli_overrides(cfg: Any, args: argparse.Namespace) -> Any:
+    """Typed flags (--dataset, --device, --seed, --threads, --tensorboard), then the --set overrides."""
     data_changes = {"dataset": getattr(args, "dataset", None)}
     runtime_changes = {
         "device": getattr(args, "device", None),

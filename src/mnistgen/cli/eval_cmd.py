@@ -1,4 +1,4 @@
-"""``mnistgen train classifier`` (the evaluator network) and ``mnistgen evaluate TARGET``."""
+"""``mnistgen evaluate TARGET``: score a run's samples or a file of images."""
 
 from __future__ import annotations
 
@@ -8,27 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistgen.cli.common import add_data_args, apply_cli_overrides
 from mnistgen.config import DEVICES
 from mnistgen.errors import MnistgenError
+from mnistgen.metrics import evaluate_images, evaluate_real, get_evaluator
+from mnistgen.rundir import read_json, require_run_dir, write_json
+from mnistgen.runtime import resolve_device
+from mnistgen.sampling import sample_images
 
 
 def register(commands, train_targets) -> None:
-    from mnistgen.train.classifier import PRESETS
-
-    t = train_targets.add_parser("classifier", help="train the evaluator classifier (default: (re)build the cached one)")
-    t.add_argument("--out", metavar="RUN_DIR", default=None,
-                   help="train into this run directory instead of (re)building the cached evaluator")
-    t.add_argument("--preset", default="default", help=f"one of: {', '.join(PRESETS)} (only with --out; default: default)")
-    t.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    t.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field, e.g. --set train.epochs=8 (only with --out)")
-    add_data_args(t)
-    t.add_argument("--device", choices=DEVICES, default=None, help="auto (default), cpu, cuda or mps")
-    t.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: one per core)")
-    t.set_defaults(func=run_train)
-
     e = commands.add_parser("evaluate", help="score a run's samples or an image file: IS, FID, KID, precision/recall, modes")
     e.add_argument("target", metavar="TARGET", help="a VAE/GAN run directory (samples are drawn) or a .npz (key 'images') / .npy file")
     e.add_argument("--n", type=int, default=None,
@@ -44,28 +32,6 @@ def register(commands, train_targets) -> None:
     e.add_argument("--device", choices=DEVICES, default="auto", help="auto (default), cpu, cuda or mps")
     e.add_argument("--seed", type=int, default=0, help="seed of the samples and of the KID subsets (default 0)")
     e.set_defaults(func=run_evaluate)
-
-
-def run_train(args: argparse.Namespace) -> int:
-    from mnistgen.config import pick_preset
-    from mnistgen.metrics.evaluator import default_recipe, get_evaluator
-    from mnistgen.rundir import read_json
-    from mnistgen.train.classifier import PRESETS, train
-
-    if args.out is None:
-        if args.overrides or args.preset != "default":
-            raise MnistgenError("--set and --preset need --out: the cached evaluator always uses the default recipe")
-        cfg = apply_cli_overrides(default_recipe(args.dataset or "mnist"), args)
-        ev = get_evaluator(cfg.data.dataset, data_dir=args.data_dir, device=cfg.runtime.device, config=cfg,
-                           rebuild=True, download_missing=not args.no_download)
-        print(f"evaluator for {ev.dataset.name}: test accuracy {ev.accuracy:.2%}, cached in {ev.directory}")
-        return 0
-    cfg = apply_cli_overrides(pick_preset(PRESETS, args.preset, "classifier"), args)
-    out = train(cfg, args.out, preset=args.preset, data_dir=args.data_dir, download_missing=not args.no_download,
-                overwrite=args.overwrite)
-    acc = read_json(Path(out) / "history.json")["test_accuracy"]
-    print(f"classifier trained: test accuracy {acc:.2%}, run directory {out}")
-    return 0
 
 
 def load_image_file(path: Path) -> np.ndarray:
@@ -99,20 +65,12 @@ def format_table(rows: list[tuple[str, dict]]) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from mnistgen.metrics import get_evaluator
-    from mnistgen.metrics.distances import evaluate_images, evaluate_real
-    from mnistgen.rundir import read_json, write_json
-    from mnistgen.runtime import resolve_device
-
     started = time.time()
     target = Path(args.target)
     device = resolve_device(args.device)
     if args.n is not None and args.n < 1:
         raise MnistgenError(f"--n must be positive, got {args.n}")
     if target.is_dir():
-        from mnistgen.rundir import require_run_dir
-        from mnistgen.sampling import sample_images
-
         config = read_json(require_run_dir(target) / "config.json").get("config", {})
         dataset = args.dataset or config.get("data", {}).get("dataset", "mnist")
         n = args.n or 10000

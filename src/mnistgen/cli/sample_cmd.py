@@ -1,14 +1,16 @@
-"""``mnistgen sample`` and ``mnistgen plot``: work on any trained VAE or GAN run directory."""
+"""``mnistgen sample`` and ``mnistgen plot``: work on a run directory of any registered model family."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from mnistgen import families
 from mnistgen.errors import MnistgenError
+from mnistgen.plotting import save_grid
 from mnistgen.rundir import require_run_dir
 from mnistgen.runtime import resolve_device
-from mnistgen.sampling import family, sample_images, write_npz
+from mnistgen.sampling import sample_images, write_npz
 
 
 def register(commands, train_targets) -> None:
@@ -38,8 +40,6 @@ def run_sample(args: argparse.Namespace) -> int:
     write_npz(args.out, images, seed=args.seed, run_dir=str(run_dir))
     print(f"wrote {args.n} images to {args.out}")
     if args.grid:
-        from mnistgen.plots.common import save_grid
-
         save_grid(images[:100], args.grid, f"{min(args.n, 100)} samples from {Path(run_dir).name}")
         print(f"wrote grid to {args.grid}")
     return 0
@@ -47,7 +47,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def run_plot(args: argparse.Namespace) -> int:
     run_dir = require_run_dir(args.run_dir)
-    paths = family(run_dir).make_figures(Path(run_dir))
+    paths = families.of_run(run_dir).make_figures(Path(run_dir))
     for path in paths:
         print(path)
     return 0

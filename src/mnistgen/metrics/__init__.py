@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mnistgen.metrics.distances import evaluate_images, evaluate_real, fid_kid, precision_recall
 from mnistgen.metrics.evaluator import Evaluator, get_evaluator
 from mnistgen.metrics.scores import class_histogram, class_kl, inception_score, max_prob, mode_count, prob_scores
 
@@ -24,14 +25,6 @@ def quick_scores(images: Any, evaluator: Evaluator, splits: int = 10) -> dict[st
     """
     s = prob_scores(evaluator.probs(images), splits=splits)
     return {k: s[k] for k in ("is", "is_std", "modes", "class_kl", "max_prob")}
-
-
-def __getattr__(name: str) -> Any:  # distances pull in torchmetrics: import them only when asked for
-    if name in ("evaluate_images", "evaluate_real", "fid_kid", "precision_recall", "frechet_distance"):
-        from mnistgen.metrics import distances
-
-        return getattr(distances, name)
-    raise AttributeError(f"module 'mnistgen.metrics' has no attribute {name!r}")
 
 
 __all__ = [

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
 
 from mnistgen.errors import MnistgenError
 from mnistgen.images import to_unit
@@ -80,9 +82,6 @@ def fid_kid(
 
     ``features``: the images' evaluator features if already computed (skips two passes of the network).
     """
-    from torchmetrics.image.fid import FrechetInceptionDistance
-    from torchmetrics.image.kid import KernelInceptionDistance
-
     real = evaluator.test_features().double()
     n_min = min(len(images), len(real))
     if n_min < kid_subset_size:

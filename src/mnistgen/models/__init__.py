@@ -1,1 +1,0 @@
-"""Neural network modules (nn.Module only), one file per model family."""

@@ -1,0 +1,55 @@
+"""Opening a run for training — a new one, or a resumed one under the one resume rule — and reading its config.
+
+The resume rule, the same for every family: a resumed run takes its model, data and loss from its
+checkpoint; only the budget keys the family names (epochs / steps / minutes) and how it runs
+(``runtime.device``, ``threads``, ``tensorboard``) may change. Anything else is a one-line error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence, TypeVar
+
+from mnistgen import rundir
+from mnistgen.checkpoint import load_checkpoint
+from mnistgen.config import from_dict, load_config_json, resumed_config, save_config
+from mnistgen.errors import MnistgenError
+from mnistgen.family import RUNTIME_KEYS
+
+C = TypeVar("C")
+
+
+def load_run_config(run_dir: str | Path, kind: str, cls: type[C]) -> tuple[C, str]:
+    """The resolved config and preset name saved in ``run_dir``'s config.json, which must be a ``kind`` run."""
+    payload = load_config_json(rundir.require_run_dir(run_dir) / rundir.CONFIG)
+    if payload.get("kind") != kind:
+        raise MnistgenError(f"{run_dir} holds a {payload.get('kind')} run, not a {kind} one")
+    return from_dict(cls, payload.get("config", {})), str(payload.get("preset", "custom"))
+
+
+def checkpoint_config(ck: dict[str, Any], cls: type[C]) -> C:
+    """The run config stored inside a checkpoint (older VAE checkpoints also stored the preset name there)."""
+    return from_dict(cls, {k: v for k, v in ck["config"].items() if k != "preset"})
+
+
+def open_run(kind: str, cls: type[C], cfg: C | None, out: str | Path | None, resume: str | Path | None,
+             overwrite: bool, preset_name: str, budget_keys: Sequence[str]) -> tuple[Path, C, str, dict[str, Any] | None]:
+    """(run directory, config, preset name, last checkpoint or None) for a new run in ``out`` or a resumed ``resume``.
+
+    On resume the config comes from ``checkpoint_last.pt``; ``cfg``, if given, may differ from it only in
+    ``budget_keys`` and the runtime keys (see the module docstring).
+    """
+    if (out is None) == (resume is None):
+        raise MnistgenError("give exactly one of an output run directory or a run directory to resume")
+    if resume is not None:
+        run_dir = rundir.require_run_dir(resume)
+        ck = load_checkpoint(run_dir / rundir.LAST, kind)
+        _, preset_name = load_run_config(run_dir, kind, cls)
+        cfg = resumed_config(checkpoint_config(ck, cls), cfg, (*budget_keys, *RUNTIME_KEYS))
+        save_config(cfg, run_dir / rundir.CONFIG, extra={"kind": kind, "preset": preset_name})
+        return run_dir, cfg, preset_name, ck
+    if cfg is None:
+        raise MnistgenError(f"a {kind} config is needed to start a new run")
+    run_dir = rundir.prepare_run_dir(out, overwrite=overwrite)
+    save_config(cfg, run_dir / rundir.CONFIG, extra={"kind": kind, "preset": preset_name})
+    return run_dir, cfg, preset_name, None

@@ -1,0 +1,50 @@
+"""Figures of the study's GAN sub-studies: final samples side by side, capacity vs quality, the collapse grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mnistgen.plotting import plt, save_figure, tile
+from mnistgen.sampling import sample_images
+
+
+def save_loss_grids(runs: dict[str, Path], path: Path, title: str, n: int = 100) -> Path:
+    """One 10x10 panel of final samples per run (e.g. per loss), side by side."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4.6), squeeze=False)
+    for ax, (label, run) in zip(axes[0], runs.items()):
+        ax.imshow(tile(sample_images(run, n, seed=0)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(label)
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_capacity(rows: list[dict], path: Path, title: str) -> Path:
+    """IS and modes covered against generator parameter count (log scale)."""
+    params = [r["g_params"] for r in rows]
+    fig, ax1 = plt.subplots(figsize=(6.4, 4.0))
+    ax1.plot(params, [r["is"] for r in rows], marker="o", color="tab:blue", label="Inception Score")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("generator parameters")
+    ax1.set_ylabel("IS (max 10)", color="tab:blue")
+    ax1.set_ylim(0, 10.5)
+    ax2 = ax1.twinx()
+    ax2.plot(params, [r["modes"] for r in rows], marker="s", ls="--", color="tab:red", label="modes (classes >= 1%)")
+    ax2.set_ylabel("modes covered", color="tab:red")
+    ax2.set_ylim(0, 10.5)
+    for r in rows:
+        ax1.annotate(f"w={r['width']}", (r["g_params"], r["is"]), textcoords="offset points", xytext=(4, -12), fontsize=8)
+    lines = ax1.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    labels = ax1.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
+    ax1.legend(lines, labels, loc="lower right", fontsize=8)
+    ax1.grid(alpha=0.3)
+    ax1.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_collapse_grid(small: Path, large: Path, path: Path, title: str) -> Path:
+    """Samples of the smallest generator (collapsed) beside the largest (diverse)."""
+    return save_loss_grids({f"smallest generator ({Path(small).name})": small, f"largest generator ({Path(large).name})": large},
+                           path, f"Mode collapse: {title}")

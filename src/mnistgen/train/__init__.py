@@ -1,1 +1,0 @@
-"""One training loop per model family: vae, gan, classifier."""

@@ -1,0 +1,47 @@
+"""The VAE family: the study's LSTM-encoder / tiny-decoder VAE (``seed``, ``seed-2d``) and a strong ``conv`` one.
+
+Modules: ``config`` (dataclass configs, presets), ``model`` (encoders, decoders; shape comments),
+``prior`` (the ex-post Gaussian-mixture prior), ``loss`` (BCE + beta * KL), ``train`` (the loop with
+early stopping), ``sampler`` (load a run, decode prior samples), ``figures`` (curves, grids, latent map).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mnistgen.config import pick_preset
+from mnistgen.family import Option
+from mnistgen.vae.config import BUDGET_KEYS, KIND, PRESETS, SCHEDULES, VAEModelConfig, VAERunConfig, VAETrainConfig
+from mnistgen.vae.figures import make_figures
+from mnistgen.vae.model import VAE
+from mnistgen.vae.sampler import build_model, load_config, load_model, load_sampler
+from mnistgen.vae.training import EarlyStopping, evaluate, lr_at, train
+
+
+def configure(preset: str, **options: Any) -> VAERunConfig:
+    """The named preset's run config (the VAE has no family options)."""
+    return pick_preset(PRESETS, preset, "VAE")
+
+
+class VAEFamily:
+    """The VAE as the registry sees it (see :class:`mnistgen.family.Family`)."""
+
+    name = KIND
+    title = "variational autoencoder"
+    generates = True
+    presets = PRESETS
+    default_preset = "conv"
+    options: tuple[Option, ...] = ()
+    budgets = (Option("--epochs", BUDGET_KEYS[0], "maximum number of epochs (default: the preset's)", int),
+               Option("--minutes", BUDGET_KEYS[1], "optional wall-clock cap in minutes; stops between epochs (0 = none)", float))
+    configure = staticmethod(configure)
+    train = staticmethod(train)
+    load_config = staticmethod(load_config)
+    load_sampler = staticmethod(load_sampler)
+    make_figures = staticmethod(make_figures)
+
+
+FAMILY = VAEFamily()
+
+__all__ = ["FAMILY", "KIND", "PRESETS", "SCHEDULES", "VAE", "EarlyStopping", "VAEModelConfig", "VAERunConfig", "VAETrainConfig",
+           "build_model", "configure", "evaluate", "load_config", "load_model", "load_sampler", "lr_at", "make_figures", "train"]

@@ -1,0 +1,79 @@
+"""VAE run configuration: dataclass configs and the presets (``seed``, ``seed-2d``, ``conv``).
+
+The resolved config is saved beside the weights (``config.json``) and inside every checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from mnistgen.config import DataConfig, RuntimeConfig
+from mnistgen.errors import MnistgenError
+from mnistgen.vae.model import ARCHS, check_latent_dim
+
+KIND = "vae"
+SCHEDULES = ("constant", "cosine", "onecycle")
+BUDGET_KEYS = ("train.epochs", "train.max_minutes")  # what a resumed run may change
+
+
+@dataclass(frozen=True)
+class VAEModelConfig:
+    arch: str = "conv"  # seed (STUDY.md table: LSTM encoder, tiny decoder) | conv
+    latent_dim: int = 8
+    channels: int = 32  # conv: base channel count (encoder c, 2c; decoder 2c, c, c/2)
+    hidden: int = 256  # seed: LSTM hidden size; conv: dense layer width
+    prior_components: int = 0  # > 0: after training, fit a mixture of this many full-covariance Gaussians to the codes and sample from it
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise MnistgenError(f"unknown VAE architecture {self.arch!r}; choose one of: {', '.join(ARCHS)}")
+        check_latent_dim(self.latent_dim)
+        if self.channels < 1 or self.hidden < 1 or self.prior_components < 0:
+            raise MnistgenError("model.channels and model.hidden must be >= 1, model.prior_components >= 0")
+
+
+@dataclass(frozen=True)
+class VAETrainConfig:
+    epochs: int = 6
+    batch_size: int = 256
+    lr: float = 3e-3  # peak learning rate (Adam)
+    schedule: str = "onecycle"  # constant | cosine | onecycle (10% linear warm-up, then cosine)
+    weight_decay: float = 0.0
+    beta: float = 1.5  # weight of the KL term (> 1: posteriors closer to the prior, cleaner prior samples)
+    warmup_epochs: float = 0.0  # KL warm-up: its weight rises linearly 0 -> 1 over this many epochs
+    mmd: float = 0.0  # weight of MMD(aggregate q(z), N(0, I)) added to the loss (InfoVAE); 0 = plain VAE
+    patience: int = 4  # early stopping: epochs without a better validation loss
+    min_delta: float = 0.0  # an improvement must beat the best by more than this
+    max_minutes: float = 0.0  # wall-clock budget for this call (0 = none); stops between epochs
+    channels_last: bool = True  # faster convolutions on CPU
+    prior_iterations: int = 100  # EM iterations of the mixture prior (only when model.prior_components > 0) ...
+    prior_max_codes: int = 20_000  # ... fitted to at most this many training codes (a seeded random subset)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise MnistgenError("train.epochs, train.batch_size and train.lr must be positive")
+        if self.schedule not in SCHEDULES:
+            raise MnistgenError(f"unknown train.schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
+        if self.prior_iterations < 1 or self.prior_max_codes < 1:
+            raise MnistgenError("train.prior_iterations and train.prior_max_codes must be positive")
+        if self.beta < 0 or self.warmup_epochs < 0 or self.mmd < 0 or self.patience < 1 or self.max_minutes < 0:
+            raise MnistgenError("train.beta, train.warmup_epochs, train.mmd and train.max_minutes must be >= 0, train.patience >= 1")
+
+
+@dataclass(frozen=True)
+class VAERunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    model: VAEModelConfig = field(default_factory=VAEModelConfig)
+    train: VAETrainConfig = field(default_factory=VAETrainConfig)
+
+
+_SEED_MODEL = VAEModelConfig(arch="seed", latent_dim=10, hidden=256)
+_SEED_TRAIN = VAETrainConfig(epochs=8, batch_size=128, lr=3e-3, beta=1.0, channels_last=False)
+PRESETS: dict[str, VAERunConfig] = {
+    # The table's networks, lr 1e-2, beta 0.5, then the ex-post mixture prior (bench/RESULTS.md).
+    "seed": VAERunConfig(model=replace(_SEED_MODEL, prior_components=100), train=replace(_SEED_TRAIN, epochs=6, lr=1e-2, beta=0.5)),
+    "seed-2d": VAERunConfig(model=replace(_SEED_MODEL, latent_dim=2), train=_SEED_TRAIN),
+    # Sharp reconstructions (latent 16, beta 0.5), then a 100-component mixture prior fitted to the codes.
+    "conv": VAERunConfig(model=VAEModelConfig(latent_dim=16, prior_components=100), train=VAETrainConfig(epochs=5, beta=0.5)),
+}

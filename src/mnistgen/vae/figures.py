@@ -1,0 +1,127 @@
+"""VAE figures: KL and combined-loss curves, reconstructions, prior samples, the latent map.
+
+``make_figures(run_dir)`` rebuilds them all from ``history.json``, the best checkpoint and the test set.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.ticker import MaxNLocator
+from sklearn.decomposition import PCA
+
+from mnistgen import rundir
+from mnistgen.data import CLASS_NAMES
+from mnistgen.errors import MnistgenError
+from mnistgen.images import Splits, load_splits
+from mnistgen.plotting import plt, save_figure, save_grid, save_rows
+from mnistgen.vae.sampler import load_model
+
+FILES = {"kl": "kl.png", "loss": "loss.png", "recon": "reconstructions.png", "samples": "samples.png", "latent": "latent_map.png",
+         "samples_normal": "samples_normal.png"}
+
+
+def plot_kl(history: dict, path: Path, title: str = "VAE: KL term per epoch") -> Path:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(history["epoch"], history["train_kl"], "o-", label="train")
+    ax.plot(history["epoch"], history["val_kl"], "s--", label="validation")
+    ax.set(title=title, xlabel="epoch", ylabel="KL(q(z|x) || N(0, I)) [nats / image]")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_loss(history: dict, path: Path, title: str = "VAE: combined loss per epoch") -> Path:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(history["epoch"], history["train_loss"], "o-", label="train")
+    ax.plot(history["epoch"], history["val_loss"], "s--", label="validation")
+    best = history.get("best_epoch") or 0
+    if best in history["epoch"]:
+        value = history["val_loss"][history["epoch"].index(best)]
+        ax.axvline(best, color="gray", lw=0.8, ls=":")
+        ax.plot([best], [value], "*", color="red", ms=14, label=f"best epoch {best} (val {value:.2f})")
+    ax.set(title=title, xlabel="epoch", ylabel="reconstruction BCE + beta * KL [nats / image]")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save_figure(fig, path)
+
+
+@torch.no_grad()
+def plot_latent_map(model, images: torch.Tensor, labels: torch.Tensor, names: list[str], path: Path) -> Path:
+    """Scatter the posterior means of ``images``, coloured by label; PCA to 2-D when d > 2."""
+    mu = model.posterior_means(images).cpu().numpy()
+    labels = labels.numpy()
+    if mu.shape[1] > 2:
+        pca = PCA(n_components=2, random_state=0)
+        xy = pca.fit_transform(mu)
+        ev = pca.explained_variance_ratio_
+        axes = (f"PC 1 of mu ({ev[0]:.0%} of variance)", f"PC 2 of mu ({ev[1]:.0%} of variance)")
+        how = f"PCA of the {mu.shape[1]}-D posterior means"
+    else:
+        xy = mu if mu.shape[1] == 2 else np.concatenate([mu, np.zeros_like(mu)], 1)
+        axes, how = ("mu 1", "mu 2" if mu.shape[1] == 2 else "(none: 1-D latent)"), "posterior means"
+    fig, ax = plt.subplots(figsize=(7, 6))
+    cmap = plt.get_cmap("tab10")
+    for k in range(10):
+        sel = labels == k
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=3, alpha=0.5, color=cmap(k), label=names[k], rasterized=True)
+    ax.set(title=f"VAE latent map: {how} of {len(labels):,} test images", xlabel=axes[0], ylabel=axes[1])
+    ax.legend(title="label", markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return save_figure(fig, path)
+
+
+def _splits_for(run_dir: Path, cfg, data_dir) -> Splits | None:
+    """The run's dataset (data dir given, env/cache, or where training found it); None if unavailable."""
+    meta_path = run_dir / rundir.METADATA
+    tries = [data_dir]
+    if meta_path.exists():
+        info = rundir.read_json(meta_path).get("dataset", {})
+        if info.get("source") == "data-dir" and info.get("location"):
+            tries.append(Path(info["location"]).parent)
+    for where in tries:
+        try:
+            return load_splits(cfg.data, where, download_missing=False)
+        except MnistgenError:
+            continue
+    return None
+
+
+def make_figures(run_dir: str | Path, splits: Splits | None = None, data_dir: str | Path | None = None) -> list[Path]:
+    """(Re)draw every figure of a VAE run into RUN_DIR/figures/ from history.json, the best checkpoint and the test set."""
+    run_dir = Path(run_dir)
+    figures = run_dir / rundir.FIGURES
+    figures.mkdir(exist_ok=True)
+    written = []
+    history = rundir.read_json(run_dir / rundir.HISTORY)
+    if history.get("epoch"):
+        written += [plot_kl(history, figures / FILES["kl"]), plot_loss(history, figures / FILES["loss"])]
+    model, cfg = load_model(run_dir, "cpu")
+    model = model.float()
+    best = history.get("best_epoch")
+    with torch.no_grad():
+        grids = [("samples", model.sample(100, torch.Generator().manual_seed(0)),  # (100, 1, 28, 28)
+                  f"{model.prior.components}-Gaussian mixture prior" if model.prior is not None else "N(0, I)")]
+        if model.prior is not None:  # also the study's original figure: the decoder alone on z ~ N(0, I)
+            z = torch.randn(100, model.latent_dim, generator=torch.Generator().manual_seed(0))  # (100, d)
+            grids.append(("samples_normal", model.decode(z), "N(0, I)"))
+    for key, images, via in grids:
+        title = f"VAE {cfg.model.arch}, d={model.latent_dim}, best epoch {best}:\ndecoder alone on 100 random codes ~ {via}"
+        written.append(save_grid(images, figures / FILES[key], title))
+    splits = splits or _splits_for(run_dir, cfg, data_dir)
+    if splits is None:
+        print(f"warning: dataset {cfg.data.dataset} not found; skipped the reconstruction and latent-map figures (pass --data-dir)",
+              file=sys.stderr)
+        return written
+    x = splits.test[:12]
+    with torch.no_grad():
+        recon = model.decode(model.encode(x).mu)  # (12, 1, 28, 28)
+    written.append(save_rows([("input", x), ("output", recon)], figures / FILES["recon"],
+                             "VAE reconstructions of test images (decoder of the posterior mean)"))
+    names = CLASS_NAMES.get(cfg.data.dataset, [str(i) for i in range(10)])
+    written.append(plot_latent_map(model, splits.test, splits.test_labels, names, figures / FILES["latent"]))
+    return written

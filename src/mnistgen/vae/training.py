@@ -1,0 +1,267 @@
+"""The VAE training loop: epochs of Adam on BCE + beta * KL, early stopping, then the ex-post mixture prior.
+
+``train(cfg, out)`` is used by ``mnistgen train vae`` and, in-process, by the study command. Every
+epoch appends train and validation (combined loss, reconstruction, KL) to ``history.json``; early
+stopping watches the validation combined loss; ``checkpoint_best.pt`` keeps the best epoch and
+``checkpoint_last.pt`` the latest, from which ``resume=RUN_DIR`` continues bit for bit (on CPU):
+shuffling and reparameterisation noise come from per-epoch seeded generators, the learning rate
+and KL warm-up are pure functions of the step, and model/optimizer state is restored exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mnistgen import rundir
+from mnistgen.checkpoint import load_checkpoint, load_module_state, rewrite_checkpoint, save_checkpoint
+from mnistgen.config import to_dict
+from mnistgen.errors import MnistgenError
+from mnistgen.images import Splits, load_splits
+from mnistgen.runs import open_run
+from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state, setup
+from mnistgen.vae.config import BUDGET_KEYS, KIND, VAERunConfig, VAETrainConfig
+from mnistgen.vae.figures import make_figures
+from mnistgen.vae.loss import kl_warmup, mmd_to_standard_normal, vae_loss
+from mnistgen.vae.model import VAE
+from mnistgen.vae.sampler import build_model
+
+CURVES = ("loss", "recon", "kl")
+
+
+class EarlyStopping:
+    """Stop after ``patience`` epochs without the monitored value beating the best by > ``min_delta``."""
+
+    def __init__(self, patience: int = 4, min_delta: float = 0.0) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.best, self.best_epoch, self.bad_epochs = math.inf, 0, 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record one epoch's value; True if it is the new best."""
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.bad_epochs >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.bad_epochs = float(state["best"]), int(state["best_epoch"]), int(state["bad_epochs"])
+
+
+def lr_at(step: int, total: int, cfg: VAETrainConfig) -> float:
+    """Learning rate of optimiser step ``step`` out of ``total`` (a pure function: resume-safe)."""
+    t = min(step / max(total, 1), 1.0)
+    if cfg.schedule == "constant":
+        return cfg.lr
+    if cfg.schedule == "cosine":
+        return cfg.lr * 0.5 * (1 + math.cos(math.pi * t))
+    if t < 0.1:  # onecycle: lr/25 -> lr linearly, then cosine down to ~0
+        return cfg.lr * (0.04 + 0.96 * t / 0.1)
+    return cfg.lr * (0.001 + 0.999 * 0.5 * (1 + math.cos(math.pi * (t - 0.1) / 0.9)))
+
+
+def _gen(seed: int, epoch: int, salt: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch * 101 + salt)
+
+
+@torch.no_grad()
+def evaluate(model: VAE, images: torch.Tensor, beta: float, gen: torch.Generator, device: torch.device, batch: int = 1000) -> dict[str, float]:
+    """Mean combined loss (recon + beta*KL), reconstruction and KL per image over ``images``."""
+    model.eval()
+    sums = dict.fromkeys(CURVES, 0.0)
+    for i in range(0, len(images), batch):
+        x = images[i : i + batch].to(device)
+        out = model(x, gen)
+        terms = vae_loss(out.logits, x, out.mu, out.logvar, beta=beta)
+        for name, value in zip(CURVES, terms):
+            sums[name] += float(value) * len(x)
+    return {k: v / max(len(images), 1) for k, v in sums.items()}
+
+
+@dataclass
+class _Loop:
+    """What one call of :func:`train` works on (model, optimiser, counters, history)."""
+
+    cfg: VAERunConfig
+    run_dir: Path
+    device: torch.device
+    splits: Splits
+    preset: str
+    model: VAE
+    optimizer: torch.optim.Optimizer
+    stopper: EarlyStopping
+    started: float
+    history: dict[str, list] = field(default_factory=dict)
+    epoch: int = 0
+    step: int = 0
+    prior_seconds: float = 0.0  # training seconds of earlier calls (resume)
+    epochs_this_call: int = 0
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.splits.train) / self.cfg.train.batch_size)
+
+
+def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Splits, ckpt: dict | None, preset: str,
+           started: float) -> _Loop:
+    """Build the model and optimiser; restore them, the counters, the history and the RNG from ``ckpt`` if given."""
+    tc = cfg.train
+    model = build_model(cfg.model).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    loop = _Loop(cfg, run_dir, device, splits, preset, model, optimizer, EarlyStopping(tc.patience, tc.min_delta), started)
+    loop.history = {k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]}
+    if ckpt is not None:
+        load_module_state(model, ckpt["models"]["vae"], "VAE")
+        optimizer.load_state_dict(ckpt["optimizers"]["adam"])
+        state = ckpt["state"]
+        loop.epoch, loop.step, loop.prior_seconds = int(state["epoch"]), int(state["step"]), float(state["train_seconds"])
+        loop.stopper.load_state_dict(state["stopper"])
+        loop.history = {k: list(v) for k, v in state["history"].items()}
+        set_rng_state(ckpt["rng"])
+    if tc.channels_last:
+        loop.model = model.to(memory_format=torch.channels_last)
+    return loop
+
+
+def _checkpoint(loop: _Loop, path: Path) -> None:
+    state = {"epoch": loop.epoch, "step": loop.step, "train_seconds": loop.prior_seconds + (time.monotonic() - loop.started),
+             "stopper": loop.stopper.state_dict(), "history": loop.history}
+    save_checkpoint(path, kind=KIND, models={"vae": loop.model}, optimizers={"adam": loop.optimizer}, state=state,
+                    config=to_dict(loop.cfg) | {"preset": loop.preset}, data=loop.splits.info)
+
+
+def _write_history(loop: _Loop) -> None:
+    rundir.write_json(loop.run_dir / rundir.HISTORY,
+                      loop.history | {"best_epoch": loop.stopper.best_epoch, "best_val_loss": loop.stopper.best})
+
+
+def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
+    """One pass over the shuffled training images; returns (mean train terms, the last KL weight)."""
+    tc, device, model = loop.cfg.train, loop.device, loop.model
+    fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
+    n_train, seed = len(loop.splits.train), loop.cfg.runtime.seed
+    total_steps, warmup_steps = tc.epochs * loop.steps_per_epoch, round(tc.warmup_epochs * loop.steps_per_epoch)
+    model.train()
+    order = torch.randperm(n_train, generator=_gen(seed, ep, 0, torch.device("cpu")))
+    noise = _gen(seed, ep, 1, device)
+    sums, weight = dict.fromkeys(CURVES, 0.0), 1.0
+    for i in progress(range(loop.steps_per_epoch), desc=f"vae epoch {ep}/{tc.epochs}", unit="step"):
+        x = loop.splits.train[order[i * tc.batch_size : (i + 1) * tc.batch_size]].to(device, memory_format=fmt)
+        for group in loop.optimizer.param_groups:
+            group["lr"] = lr_at(loop.step, total_steps, tc)
+        weight = kl_warmup(loop.step, warmup_steps)
+        out = model(x, noise)
+        terms = vae_loss(out.logits, x, out.mu, out.logvar, beta=tc.beta, kl_weight=weight)
+        if tc.mmd:
+            terms = terms._replace(total=terms.total + tc.mmd * mmd_to_standard_normal(out.z, noise))
+        if not torch.isfinite(terms.total):
+            _diverged(loop, ep)
+        loop.optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        loop.optimizer.step()
+        loop.step += 1
+        sums["recon"] += float(terms.recon.detach()) * len(x)
+        sums["kl"] += float(terms.kl.detach()) * len(x)
+    train_m = {k: v / n_train for k, v in sums.items()}
+    train_m["loss"] = train_m["recon"] + tc.beta * train_m["kl"]
+    return train_m, weight
+
+
+def _diverged(loop: _Loop, ep: int) -> None:
+    _write_history(loop)
+    kept = f"the last good checkpoint (epoch {loop.epoch}) is kept" if loop.epoch else "no checkpoint was written"
+    raise MnistgenError(f"VAE training diverged: the loss became NaN in epoch {ep} (step {loop.step + 1}); "
+                        f"{kept} in {loop.run_dir}; lower train.lr and retry")
+
+
+def _end_epoch(loop: _Loop, ep: int, train_m: dict[str, float], weight: float, seconds: float, logger: ScalarLogger) -> None:
+    """Validate, record the epoch, update early stopping, write the checkpoints and the history."""
+    tc = loop.cfg.train
+    val_m = evaluate(loop.model, loop.splits.val, tc.beta, _gen(loop.cfg.runtime.seed, 0, 2, loop.device), loop.device)
+    loop.epoch = ep
+    total_steps = tc.epochs * loop.steps_per_epoch
+    for key, value in [("epoch", ep), ("lr", lr_at(loop.step - 1, total_steps, tc)), ("kl_weight", weight), ("seconds", seconds)]:
+        loop.history[key].append(value)
+    for name in CURVES:
+        loop.history[f"train_{name}"].append(train_m[name])
+        loop.history[f"val_{name}"].append(val_m[name])
+    logger.scalars({f"{s}/{c}": m[c] for s, m in (("train", train_m), ("val", val_m)) for c in CURVES}, ep)
+    if loop.stopper.update(val_m["loss"] if len(loop.splits.val) else train_m["loss"], ep):
+        _checkpoint(loop, loop.run_dir / rundir.BEST)
+    _checkpoint(loop, loop.run_dir / rundir.LAST)
+    _write_history(loop)
+    loop.epochs_this_call += 1
+
+
+def _run_epochs(loop: _Loop) -> str:
+    """Epochs until the maximum, early stopping or the optional time budget; returns why training stopped."""
+    tc = loop.cfg.train
+    logger = ScalarLogger(loop.run_dir, loop.cfg.runtime.tensorboard)
+    stopped = "early-stopping" if loop.stopper.should_stop else "epochs"
+    while loop.epoch < tc.epochs and not loop.stopper.should_stop:
+        elapsed = time.monotonic() - loop.started
+        if tc.max_minutes and loop.epochs_this_call and elapsed + elapsed / loop.epochs_this_call > 60 * tc.max_minutes:
+            stopped = "time-budget"
+            break
+        epoch_start, ep = time.monotonic(), loop.epoch + 1
+        train_m, weight = _train_epoch(loop, ep)
+        _end_epoch(loop, ep, train_m, weight, time.monotonic() - epoch_start, logger)
+        if loop.stopper.should_stop:
+            stopped = "early-stopping"
+    logger.close()
+    return stopped
+
+
+def train(cfg: VAERunConfig | None, out: str | Path | None = None, *, resume: str | Path | None = None,
+          overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
+          preset_name: str = "custom", splits: Splits | None = None) -> dict[str, Any]:
+    """Train (or continue, with ``resume=RUN_DIR``) a VAE; returns a summary dict."""
+    started = time.monotonic()
+    run_dir, cfg, preset_name, ckpt = open_run(KIND, VAERunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS)
+    device = setup(cfg.runtime)
+    splits = splits or load_splits(cfg.data, data_dir, download_missing)
+    loop = _start(cfg, run_dir, device, splits, ckpt, preset_name, started)
+    stopped = _run_epochs(loop)
+    if loop.model.prior is not None and (loop.epochs_this_call or "prior" not in loop.history):
+        loop.history["prior"] = _fit_prior(loop.model, run_dir, splits, cfg)
+        _write_history(loop)
+    train_seconds = time.monotonic() - started
+    figures = make_figures(run_dir, splits=splits)
+    stopper = loop.stopper
+    meta = {"kind": KIND, "preset": preset_name, "dataset": splits.info, "environment": environment(device),
+            "status": "finished" if stopped != "time-budget" else "stopped-by-time-budget", "stopped": stopped,
+            "epochs_completed": loop.epoch, "best_epoch": stopper.best_epoch, "best_val_loss": stopper.best,
+            "train_seconds_this_call": train_seconds, "wall_seconds_this_call": time.monotonic() - started,
+            "train_seconds_total": loop.prior_seconds + train_seconds, "resumed": resume is not None}
+    rundir.write_json(run_dir / rundir.METADATA, meta)
+    return meta | {"run_dir": str(run_dir), "figures": [str(p) for p in figures],
+                   "samples_per_second": len(splits.train) * loop.epochs_this_call / max(train_seconds, 1e-9)}
+
+
+def _fit_prior(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig) -> dict:
+    """Fit the mixture prior to the BEST weights' codes of the training images; store it in the best checkpoint."""
+    started = time.monotonic()
+    best = load_checkpoint(run_dir / rundir.BEST, KIND)
+    load_module_state(model, best["models"]["vae"], "VAE")
+    tc = cfg.train
+    pick = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(cfg.runtime.seed))[: tc.prior_max_codes]
+    codes = model.eval().posterior_means(splits.train[pick])  # (M, d)
+    curve = model.prior.fit(codes, iterations=tc.prior_iterations, seed=cfg.runtime.seed)
+    hist = {"components": model.prior.components, "codes": len(codes), "log_likelihood": curve,
+            "seconds": time.monotonic() - started}
+    best["models"]["vae"] = model.state_dict()
+    best["state"]["prior"] = hist
+    rewrite_checkpoint(run_dir / rundir.BEST, best)
+    return hist

