@@ -286,15 +286,16 @@ def test_mixture_em_recovers_a_known_mixture_and_is_seeded():
     codes = truth.sample(8000, torch.Generator().manual_seed(2))  # (8000, 3)
     assert codes.shape == (8000, 3)
     fitted = GaussianMixture(dim=3, components=4)
-    curve = fitted.fit(codes, iterations=200, seed=0)
-    assert all(b >= a - 1e-6 for a, b in zip(curve, curve[1:]))  # EM never lowers the likelihood
-    assert curve[-1] == pytest.approx(float(truth.log_prob(codes).mean()), abs=0.02)
+    fit = fitted.fit(codes, iterations=200, seed=0, restarts=3)  # EM finds local optima: keep the best of 3 starts
+    assert fit["converged"] and 1 <= fit["iterations"] < 200
+    assert fit["log_likelihood"] == pytest.approx(float(truth.log_prob(codes).mean()), abs=0.02)
+    assert float(fitted.log_prob(codes).mean()) == pytest.approx(fit["log_likelihood"], abs=1e-4)  # buffers = sklearn's fit
     order = torch.cdist(truth.means, fitted.means).argmin(1)  # match components by their means
     assert sorted(order.tolist()) == [0, 1, 2, 3]
     assert torch.allclose(fitted.log_weights.exp()[order], truth.log_weights.exp(), atol=0.02)
     assert torch.allclose(fitted.means[order], truth.means, atol=0.15)
     again = GaussianMixture(dim=3, components=4)
-    assert again.fit(codes, iterations=200, seed=0) == curve and torch.equal(again.means, fitted.means)
+    assert again.fit(codes, iterations=200, seed=0, restarts=3) == fit and torch.equal(again.means, fitted.means)
     with pytest.raises(MnistgenError, match="at least 4 codes"):
         GaussianMixture(3, 4).fit(codes[:3])
     with pytest.raises(MnistgenError, match="non-finite"):
@@ -305,7 +306,7 @@ def test_run_with_a_mixture_prior_fits_it_on_the_best_weights_and_samples_from_i
     cfg = dataclasses.replace(tiny_cfg(2, prior_max_codes=300), model=dataclasses.replace(TINY_MODEL, prior_components=5))
     tv.train(cfg, tmp_path / "run", data_dir=tiny_mnist_dir)
     prior = json.loads((tmp_path / "run" / "history.json").read_text())["prior"]
-    assert prior["components"] == 5 and prior["codes"] == 300 and prior["log_likelihood"][-1] > prior["log_likelihood"][0]
+    assert prior["components"] == 5 and prior["codes"] == 300 and prior["iterations"] >= 1 and prior["log_likelihood"] > -100
     best = load_checkpoint(tmp_path / "run" / "checkpoint_best.pt", "vae")
     assert best["state"]["prior"]["log_likelihood"] == prior["log_likelihood"]
     model, _ = tv.load_model(tmp_path / "run")

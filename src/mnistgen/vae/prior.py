@@ -7,14 +7,19 @@ variational to deterministic autoencoders*; the same idea as the two-stage VAE o
 keeps sampling "random N(0, I) vectors through a decoder": pick a component k with probability
 w_k, draw eps ~ N(0, I), and decode z = mu_k + L_k eps.
 
-An unfitted mixture has every mean 0 and every covariance I, i.e. it *is* the standard prior.
+An unfitted mixture has every mean 0 and every covariance I, i.e. it *is* the standard prior. The fit is
+scikit-learn's EM; the fitted parameters are kept as torch buffers, so sampling stays seeded and on-device.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from torch import nn
 
 from mnistgen.errors import MnistgenError
@@ -49,47 +54,33 @@ class GaussianMixture(nn.Module):
 
     @torch.no_grad()
     def fit(self, codes: torch.Tensor, *, iterations: int = 100, tol: float = 1e-4, seed: int = 0,
-            reg: float = 1e-4) -> list[float]:
-        """EM on ``codes`` (N, d) in float64; returns the mean log-likelihood per iteration.
+            reg: float = 1e-4, restarts: int = 1) -> dict[str, float | int | bool]:
+        """EM on ``codes`` (N, d) with scikit-learn's ``GaussianMixture`` (full covariances, k-means++ initialisation,
+        seeded); the fitted weights, means and Cholesky factors become this module's buffers.
 
-        Means start at K distinct codes chosen with a seeded generator, covariances at the data's;
-        ``reg`` x (mean variance) is added to every covariance so none collapses onto a point.
-        Stops when the mean log-likelihood improves by less than ``tol`` nats.
+        ``reg`` x (mean variance of the codes) is added to every covariance's diagonal so none collapses onto a
+        point; EM stops after ``iterations`` or when the mean log-likelihood improves by less than ``tol`` nats.
+        ``restarts`` > 1 keeps the best of that many initialisations. Returns the final mean log-likelihood per code, the
+        iterations run and whether EM converged.
         """
-        x = codes.detach().double()
+        x = codes.detach().double().cpu().numpy()
         n, d = x.shape
         k = self.components
         if d != self.dim:
             raise MnistgenError(f"codes have {d} dimensions, the mixture {self.dim}")
         if n < k:
             raise MnistgenError(f"fitting a {k}-component mixture needs at least {k} codes, got {n}")
-        if not torch.isfinite(x).all():
+        if not np.isfinite(x).all():
             raise MnistgenError("cannot fit the latent mixture: the encoder produced non-finite codes")
-        gen = torch.Generator().manual_seed(seed)
-        means = x[torch.randperm(n, generator=gen)[:k].to(x.device)].clone()  # (K, d)
-        eps = reg * float(x.var(0).mean()) * torch.eye(d, dtype=x.dtype, device=x.device)
-        cov = (torch.cov(x.T).reshape(d, d) + eps).expand(k, d, d).clone()  # (K, d, d)
-        log_w = torch.full((k,), -math.log(k), dtype=x.dtype, device=x.device)
-        outer = (x[:, :, None] * x[:, None, :]).flatten(1)  # (N, d*d)
-        curve: list[float] = []
-        for _ in range(iterations):
-            tril = torch.linalg.cholesky(cov)
-            joint = self._log_joint(x, log_w, means, tril)  # (N, K)
-            ll = torch.logsumexp(joint, 1, keepdim=True)  # (N, 1)
-            curve.append(float(ll.mean()))
-            resp = torch.exp(joint - ll)  # (N, K) responsibilities
-            nk = resp.sum(0).clamp_min(1e-10)  # (K,)
-            log_w = torch.log(nk / n)
-            means = (resp.T @ x) / nk[:, None]  # (K, d)
-            second = ((resp.T @ outer) / nk[:, None]).reshape(k, d, d)  # (K, d, d) E[z z^T]
-            cov = second - means[:, :, None] * means[:, None, :] + eps
-            cov = 0.5 * (cov + cov.transpose(1, 2))
-            if len(curve) > 1 and curve[-1] - curve[-2] < tol:
-                break
-        self.log_weights.copy_(log_w.to(self.log_weights))
-        self.means.copy_(means.to(self.means))
-        self.scale_tril.copy_(torch.linalg.cholesky(cov).to(self.scale_tril))
-        return curve
+        em = SkGaussianMixture(k, covariance_type="full", reg_covar=reg * float(x.var(0).mean()), max_iter=iterations, tol=tol,
+                               n_init=restarts, init_params="k-means++", random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the result instead
+            em.fit(x)
+        self.log_weights.copy_(torch.from_numpy(np.log(em.weights_)).to(self.log_weights))
+        self.means.copy_(torch.from_numpy(em.means_).to(self.means))
+        self.scale_tril.copy_(torch.linalg.cholesky(torch.from_numpy(em.covariances_)).to(self.scale_tril))
+        return {"log_likelihood": float(em.score(x)), "iterations": int(em.n_iter_), "converged": bool(em.converged_)}
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
