@@ -26,8 +26,9 @@ from mnistgen.runtime import environment, progress, set_rng_state, setup, use_bf
 
 
 def augment(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Generator) -> torch.Tensor:
-    """Random rotation/zoom/shift of a (B, 1, 28, 28) batch in [0, 1]; background stays 0."""
-    if cfg.max_rotate == 0 and cfg.max_shift == 0 and cfg.max_scale == 0:
+    """Random rotation/zoom/shift (and, with ``hflip``, left-right mirroring) of a (B, 1, 28, 28) batch in [0, 1];
+    the background stays 0."""
+    if cfg.max_rotate == 0 and cfg.max_shift == 0 and cfg.max_scale == 0 and not cfg.hflip:
         return x
     b = x.shape[0]
     u = torch.rand(b, 4, generator=gen) * 2 - 1  # (B, 4) in [-1, 1]
@@ -36,6 +37,8 @@ def augment(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Generator) -
     shift = u[:, 2:] * (2.0 * cfg.max_shift / 28.0)  # pixels -> normalised grid units
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3)
+    if cfg.hflip:  # negating the input x coordinate mirrors the image
+        theta[:, 0, :2] *= torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0).unsqueeze(1)
     grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)  # (B, 28, 28, 2)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 

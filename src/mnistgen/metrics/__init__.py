@@ -1,44 +1,29 @@
-"""Evaluation of generated images with a trained MNIST(-family) classifier.
+"""Evaluation of generated images with a fixed classifier of the dataset (shipped with the package).
 
 Public API::
 
-    ev = get_evaluator("mnist")              # cached classifier; trained once if missing
+    ev = load_evaluator("mnist")             # the shipped evaluator; never trains
     ev.probs(images), ev.features(images)     # any range to_unit accepts: uint8, [0, 1], [-1, 1]
     quick_scores(images, ev)                  # cheap probe: is, is_std, modes, class_kl, max_prob
-    evaluate_images(images, "mnist")          # everything: IS, FID, KID, precision/recall, modes...
-    evaluate_real("mnist")                    # the same for held-out real images (reference row)
+    evaluate_images(images, ev)               # everything: IS, FID, KID, precision/recall, density/coverage, modes...
+    evaluate_real(ev)                         # the same for held-out real images (reference row; needs the dataset)
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from mnistgen.metrics.distances import evaluate_images, evaluate_real, fid_kid, precision_recall
-from mnistgen.metrics.evaluator import Evaluator, get_evaluator
+from mnistgen.metrics.distances import (
+    density_coverage,
+    frechet_distance,
+    gaussian_stats,
+    kernel_inception_distance,
+    kth_nn_radii,
+    precision_recall,
+)
+from mnistgen.metrics.evaluate import KEYS, evaluate_images, evaluate_real, held_out, inception_score_of, quick_scores, score_images
+from mnistgen.metrics.evaluator import Evaluator, Reference, export_evaluator, load_evaluator, shipped
 from mnistgen.metrics.scores import class_histogram, class_kl, inception_score, max_prob, mode_count, prob_scores
 
-
-def quick_scores(images: Any, evaluator: Evaluator, splits: int = 10) -> dict[str, float]:
-    """IS (mean, std), modes, class-KL and mean max-probability of ``images``; for training probes.
-
-    On ~2,000 samples this takes well under a second on CPU. IS depends on n: compare at equal n.
-    """
-    s = prob_scores(evaluator.probs(images), splits=splits)
-    return {k: s[k] for k in ("is", "is_std", "modes", "class_kl", "max_prob")}
-
-
-__all__ = [
-    "Evaluator",
-    "get_evaluator",
-    "quick_scores",
-    "inception_score",
-    "class_histogram",
-    "mode_count",
-    "class_kl",
-    "max_prob",
-    "prob_scores",
-    "evaluate_images",
-    "evaluate_real",
-    "fid_kid",
-    "precision_recall",
-]
+__all__ = ["KEYS", "Evaluator", "Reference", "class_histogram", "class_kl", "density_coverage", "evaluate_images", "evaluate_real",
+           "export_evaluator", "frechet_distance", "gaussian_stats", "held_out", "inception_score", "inception_score_of",
+           "kernel_inception_distance", "kth_nn_radii", "load_evaluator", "max_prob", "mode_count", "precision_recall",
+           "prob_scores", "quick_scores", "score_images", "shipped"]

