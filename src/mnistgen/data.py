@@ -54,10 +54,6 @@ MIRRORS = {
     "fashion-mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
 }
 DEBIAN_DIR = Path("/usr/share/datasets")
-CLASS_NAMES = {
-    "mnist": [str(i) for i in range(10)],
-    "fashion-mnist": ["T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"],
-}
 HOW_TO_GET = {
     "mnist": "connect to the internet once and run `mnistgen data --download`, "
     "or put the four *-ubyte.gz files in DIR/mnist/ and pass --data-dir DIR",

@@ -107,14 +107,31 @@ def _tuplify(obj: Any) -> Any:
     return obj
 
 
+CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # what decides CPU speed for our workloads
+
+
+def cpu_description() -> tuple[str, list[str]]:
+    """(CPU model name, which of CPU_FLAGS it has) from /proc/cpuinfo; the platform's processor name elsewhere."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), platform.machine())
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    return model, [f for f in CPU_FLAGS if f in flags]
+
+
 def environment(device: torch.device | None = None) -> dict[str, Any]:
     """Versions and hardware, recorded in run metadata and the study report."""
+    cpu, flags = cpu_description()
     env = {
         "mnistgen": mnistgen.__version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
         "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_flags": " ".join(flags) or "none of " + " ".join(CPU_FLAGS),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }

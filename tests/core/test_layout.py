@@ -12,7 +12,8 @@ ROOT = Path(mnistgen.__file__).parent
 # Layers, lowest first: a module may import any layer below and its own layer, except that the model families
 # (one layer) never import each other.
 LAYERS = [
-    {"errors", "config", "rundir", "runtime", "checkpoint", "data", "images", "plotting", "family", "runs", "__init__"},
+    {"errors", "config", "rundir", "runtime", "checkpoint", "data", "datasets", "images", "layers", "plotting", "family", "runs",
+     "__init__"},
     {"classifier"},
     {"metrics"},
     {"vae", "gan"},

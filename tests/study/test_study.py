@@ -1,4 +1,6 @@
-"""The whole study, `mnistgen run --quick`, end to end on tiny data; its report opened in Chromium."""
+"""The whole study, `mnistgen run --quick`, end to end on tiny data: everything written, the same seed gives the same
+metrics.json, an interrupted study resumes to the same metrics.json, Fashion-MNIST reads as Fashion-MNIST, and the
+report opens in Chromium."""
 
 from __future__ import annotations
 
@@ -6,67 +8,98 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from mnistgen.cli import main
-from mnistgen.study import Stage, plan
+from mnistgen.gan import state as gan_state
+from mnistgen.study import STAGES, Stage, caps
 
-GENERATORS = ("vae-conv", "vae-seed", "vae-seed-2d", "gan-fast-bce", "gan-fast-wgan", "gan-fast-wgan-gp", "gan-seed-bce")
+GENERATORS = ("vae-conv", "vae-seed", "vae-seed-2d", "gan-losses-bce", "gan-losses-wgan", "gan-losses-wgan-gp", "gan-seed")
+
+
+def run_quick(out, data_dir, *extra):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MNISTGEN_NO_PROGRESS", "1")
+        return main(["run", "--quick", "--out", str(out), "--data-dir", str(data_dir), "--device", "cpu", *extra])
 
 
 @pytest.fixture(scope="module")
 def quick_study(tmp_path_factory, tiny_mnist_dir):
-    cache = tmp_path_factory.mktemp("study-cache")
     out = tmp_path_factory.mktemp("study") / "run"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MNISTGEN_CACHE_DIR", str(cache))
-        mp.setenv("MNISTGEN_NO_PROGRESS", "1")
-        code = main(["run", "--quick", "--out", str(out), "--data-dir", str(tiny_mnist_dir), "--device", "cpu"])
-    return code, out, cache
+    return run_quick(out, tiny_mnist_dir), out
 
 
 def test_quick_study_writes_everything(quick_study):
-    code, out, _ = quick_study
+    code, out = quick_study
     state = json.loads((out / "study.json").read_text())
     failed = {k: v.get("error") for k, v in state["stages"].items() if v["status"] != "done"}
     assert failed == {} and code == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"real", *GENERATORS} <= set(metrics)
+    assert {"evaluator", "real", *GENERATORS} <= set(metrics)
+    assert metrics["evaluator"]["name"] == "mnistgen-mnist-cnn-v1" and len(metrics["evaluator"]["sha256"]) == 64
     for name in GENERATORS:
         m = metrics[name]
-        assert m["n"] == 300 and 1.0 <= m["is_mean"] <= 10.0 and 0 <= m["modes"] <= 10
-        assert (out / m["run_dir"] / "config.json").is_file()
+        assert m["n"] == 300 and 1.0 <= m["is_mean"] <= 10.0 and 0 <= m["modes"] <= 10 and m["cut_short"] is False
+        assert (out / m["run_dir"] / "config.json").is_file() and set(m["work"]) >= {"images"}
+    assert metrics["gan-losses-wgan"]["work"]["steps"] == metrics["gan-losses-bce"]["work"]["steps"] == 12  # equal work
     md = (out / "report.md").read_text()
     assert "9.50 ± 0.01" in md and "1.72 ± 0.25" in md and "7.52 ± 0.58" in md  # the original's numbers beside ours
     for rel in re.findall(r"\]\(([^)]+\.png)\)", md):
         assert (out / rel).is_file(), rel
-    assert "figures/comparison.png" in md and "latent_map.png" in md
+    for figure in ("figures/comparison.png", "latent_map.png", "gan-capacity/collapse.png", "gan-losses/quality.png"):
+        assert figure in md
+    assert "mnistgen-mnist-cnn-v1" in md and "docs/original-study.md" in md
 
 
 def test_rerun_refuses_then_resumes_without_redoing(quick_study, tiny_mnist_dir, capsys):
-    code, out, cache = quick_study
+    code, out = quick_study
     before = (out / "metrics.json").read_bytes()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MNISTGEN_CACHE_DIR", str(cache))
-        assert main(["run", "--quick", "--out", str(out), "--data-dir", str(tiny_mnist_dir)]) == 2
-        assert "already holds a study; pass --resume" in capsys.readouterr().err
-        assert main(["run", "--out", str(out), "--resume", "--data-dir", str(tiny_mnist_dir), "--device", "cpu"]) == 0
+    assert run_quick(out, tiny_mnist_dir) == 2
+    assert "already holds a study; pass --resume" in capsys.readouterr().err
+    assert run_quick(out, tiny_mnist_dir, "--resume") == 0
     err = capsys.readouterr().err
     assert err.count("skipped on resume") == len(json.loads((out / "study.json").read_text())["stages"])
-    assert json.loads((out / "metrics.json").read_bytes()) == json.loads(before)
+    assert (out / "metrics.json").read_bytes() == before
 
 
-def test_budget_plan_drops_the_least_important_first():
-    noop = lambda study, minutes: {}  # noqa: E731
-    stages = [Stage("a", "", "x", 3.0, 2.0, noop), Stage("c", "", "x", 0, 0, noop), Stage("b", "", "x", 1.0, 0.5, noop),
-              Stage("d", "", "x", 1.0, 1.0, noop)]
-    budget, skipped = plan(stages, 10.0)
-    assert budget == {"a": 6.0, "b": 2.0, "d": 2.0} and skipped == []
-    budget, skipped = plan(stages, 4.0)  # d's share (0.8) is under its minimum: the last stage goes first
-    assert skipped == ["d"] and budget == {"a": 3.0, "b": 1.0}
-    assert plan(stages, 1.0) == ({}, ["d", "b", "a"])
+def test_same_seed_same_metrics_and_an_interrupted_study_resumes_to_them(quick_study, tiny_mnist_dir, tmp_path, monkeypatch):
+    _, out = quick_study
+    assert run_quick(tmp_path / "again", tiny_mnist_dir) == 0
+    assert (tmp_path / "again" / "metrics.json").read_bytes() == (out / "metrics.json").read_bytes()
+
+    real, calls = gan_state.save_checkpoint, {"n": 0}
+
+    def interrupt_in_the_second_loss_run(*args, **kwargs):
+        real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 4:  # the first run writes 3 (steps 6, 12, final); the 4th is the second run half way
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(gan_state, "save_checkpoint", interrupt_in_the_second_loss_run)
+    assert run_quick(tmp_path / "cut", tiny_mnist_dir) == 130
+    state = json.loads((tmp_path / "cut" / "study.json").read_text())
+    assert state["stages"]["gan-losses-wgan"]["status"] == "running"
+    monkeypatch.setattr(gan_state, "save_checkpoint", real)
+    assert run_quick(tmp_path / "cut", tiny_mnist_dir, "--resume") == 0
+    assert (tmp_path / "cut" / "metrics.json").read_bytes() == (out / "metrics.json").read_bytes()
+
+
+def test_fashion_mnist_reads_as_fashion_mnist(tiny_fashion_dir, tmp_path):
+    assert run_quick(tmp_path / "fashion", tiny_fashion_dir, "--dataset", "fashion-mnist") == 0
+    md = (tmp_path / "fashion" / "report.md").read_text()
+    for name in ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"):
+        assert name in md, name
+    for mnist_only in ("digit", "real MNIST", "9.50", "1.72", "7.52"):
+        assert mnist_only not in md, mnist_only
+    assert "Fashion-MNIST" in md and "mnistgen-fashion-mnist-cnn-v1" in md
+
+
+def test_a_minutes_cap_is_shared_by_the_training_stages():
+    noop = lambda study: {}  # noqa: E731
+    stages = [Stage("a", "", "x", noop, share=3.0), Stage("b", "", "x", noop), Stage("c", "", "x", noop, share=1.0)]
+    assert caps(stages, 8.0) == {"a": 6.0, "c": 2.0} and caps(stages, 0) == {}
+    assert sum(caps(STAGES, 10.0).values()) == pytest.approx(10.0)
 
 
 def _chromium() -> str | None:
@@ -88,7 +121,7 @@ def test_report_opens_in_headless_chromium(quick_study, tmp_path):
     browser = _chromium()
     if browser is None:
         pytest.skip("Chromium not installed (Debian: apt-get install chromium chromium-driver); report not opened")
-    _, out, _ = quick_study
+    _, out = quick_study
     page = tmp_path / "report.html"
     page.write_text((out / "report.html").read_text().replace("</body>", CHECK))
     proc = subprocess.run(

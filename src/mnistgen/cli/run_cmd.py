@@ -7,15 +7,18 @@ import sys
 
 from mnistgen.cli.common import add_data_args
 from mnistgen.config import DEVICES
-from mnistgen.study import DEFAULT_MINUTES, run_study, stage_table
+from mnistgen.study import PROFILES, run_study, stage_table
 
 
 def register(commands, train_targets) -> None:
     p = commands.add_parser("run", help="run the whole study (evaluator, VAEs, GANs, sweeps, scores) and write its report")
     p.add_argument("--out", required=True, metavar="DIR", help="study directory: report.html, report.md, metrics.json, one folder per model")
-    p.add_argument("--minutes", type=float, default=None,
-                   help=f"training budget divided between the models (default {DEFAULT_MINUTES:g}; evaluation comes on top)")
-    p.add_argument("--quick", action="store_true", help="a tiny end-to-end profile (well under a minute): smoke test, not results")
+    p.add_argument("--profile", choices=list(PROFILES), default="full",
+                   help="; ".join(f"{p.name}: {p.description}" for p in PROFILES.values()))
+    p.add_argument("--quick", action="store_const", const="quick", dest="profile", help="the same as --profile quick")
+    p.add_argument("--minutes", type=float, default=0.0,
+                   help="optional cap on the training time in minutes (default: none; the profile fixes the work, and a "
+                        "stage the cap cuts short says so in the report)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted study in --out, skipping finished stages")
     p.add_argument("--overwrite", action="store_true", help="replace a study already in --out")
     p.add_argument("--device", choices=DEVICES, default="auto")
@@ -25,7 +28,7 @@ def register(commands, train_targets) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    state = run_study(args.out, minutes=args.minutes, quick=args.quick, resume=args.resume, overwrite=args.overwrite,
+    state = run_study(args.out, profile=args.profile, minutes=args.minutes, resume=args.resume, overwrite=args.overwrite,
                       dataset=args.dataset, data_dir=args.data_dir, download_missing=not args.no_download, device=args.device,
                       seed=args.seed)
     print(stage_table(state))

@@ -1,71 +1,52 @@
-"""``mnistgen compare-losses`` and ``mnistgen sweep gan-capacity``: the study's GAN sub-studies on their own."""
+"""``mnistgen compare-losses`` and ``mnistgen sweep gan-capacity``: the study's GAN sub-studies on their own (the same
+stages as in ``mnistgen run``, with their own report)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-from mnistgen.cli.common import add_data_args, add_runtime_args, apply_cli_overrides
-from mnistgen.config import DataConfig, RuntimeConfig
+from mnistgen.cli.common import add_data_args
+from mnistgen.config import DEVICES
 from mnistgen.errors import MnistgenError
-from mnistgen.study.gan_studies import capacity_sweep, compare_losses
+from mnistgen.study import PROFILES, run_study, stage_table
+
+SUBSTUDIES = {
+    "compare-losses": ("evaluator", "gan-losses-bce", "gan-losses-wgan", "gan-losses-wgan-gp", "gan-losses"),
+    "gan-capacity": ("evaluator", "gan-seed", "gan-capacity"),
+}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--profile", choices=list(PROFILES), default="full", help="how much to train (default full; see `mnistgen run`)")
+    p.add_argument("--minutes", type=float, default=0.0, help="optional cap on the training time in minutes (default: none)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace what --out holds")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    add_data_args(p)
 
 
 def register(commands, train_targets) -> None:
-    c = commands.add_parser("compare-losses", help="train one GAN preset with bce, wgan and wgan-gp under the same budget")
-    c.add_argument("--out", required=True, metavar="DIR")
-    c.add_argument("--preset", default="fast", help="GAN preset (default fast)")
-    c.add_argument("--minutes", type=float, default=6.0, help="total training minutes, split over the three losses (default 6)")
-    c.add_argument("--overwrite", action="store_true", help="replace runs already in DIR")
-    add_data_args(c)
-    add_runtime_args(c)
-    c.set_defaults(func=run_compare)
-
+    c = commands.add_parser("compare-losses", help="the same GAN trained with bce, wgan and wgan-gp for the same steps, compared")
+    _common(c)
+    c.set_defaults(func=lambda args: run(args, "compare-losses"))
     s = commands.add_parser("sweep", help="parameter sweeps (gan-capacity)")
     targets = s.add_subparsers(dest="sweep", metavar="SWEEP", parser_class=type(c))
     s.set_defaults(func=lambda args: _missing(s))
-    w = targets.add_parser("gan-capacity", help="generators of increasing width against one fixed discriminator")
-    w.add_argument("--out", required=True, metavar="DIR")
-    w.add_argument("--minutes", type=float, default=4.0, help="total training minutes, split over the widths (default 4)")
-    w.add_argument("--widths", default=None, help="comma-separated generator widths (default 1,4,16,64)")
-    w.add_argument("--overwrite", action="store_true", help="replace runs already in DIR")
-    add_data_args(w)
-    add_runtime_args(w)
-    w.set_defaults(func=run_sweep)
+    w = targets.add_parser("gan-capacity", help="generators of growing width against the seed discriminator, and a too-weak one")
+    _common(w)
+    w.set_defaults(func=lambda args: run(args, "gan-capacity"))
 
 
 def _missing(parser) -> int:
     raise MnistgenError(f"name a sweep (see `{parser.prog} --help`)")
 
 
-@dataclasses.dataclass(frozen=True)
-class _Base:
-    data: DataConfig
-    runtime: RuntimeConfig
-
-
-def _runtime_data(args) -> _Base:
-    """The data and runtime sections of a sub-study, from the command-line flags."""
-    return apply_cli_overrides(_Base(DataConfig(val_size=0), RuntimeConfig()), args)
-
-
-def run_compare(args: argparse.Namespace) -> int:
-    base = _runtime_data(args)
-    result = compare_losses(args.out, preset=args.preset, minutes=args.minutes, data=base.data, runtime=base.runtime,
-                            data_dir=args.data_dir, download_missing=not args.no_download, overwrite=args.overwrite)
-    print(result["markdown"])
-    return 0
-
-
-def run_sweep(args: argparse.Namespace) -> int:
-    widths = None
-    if args.widths:
-        try:
-            widths = [int(w) for w in args.widths.split(",") if w.strip()]
-        except ValueError:
-            raise MnistgenError(f"--widths expects comma-separated integers, got {args.widths!r}") from None
-    base = _runtime_data(args)
-    result = capacity_sweep(args.out, widths=widths, minutes=args.minutes, data=base.data, runtime=base.runtime,
-                            data_dir=args.data_dir, download_missing=not args.no_download, overwrite=args.overwrite)
-    print(result["markdown"])
-    return 0
+def run(args: argparse.Namespace, which: str) -> int:
+    state = run_study(args.out, profile=args.profile, minutes=args.minutes, resume=args.resume, overwrite=args.overwrite,
+                      dataset=args.dataset, data_dir=args.data_dir, download_missing=not args.no_download, device=args.device,
+                      seed=args.seed, only=SUBSTUDIES[which])
+    print(stage_table(state))
+    print(f"report: {state['paths']['html']}")
+    return 1 if any(s.get("status") == "failed" for s in state.get("stages", {}).values()) else 0

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from mnistgen.family import Option
 from mnistgen.gan.config import (
-    BUDGET_KEYS, FAST_MODEL, KIND, LOSS_TUNING, PRESETS, GANRunConfig, GANTrainConfig, configure, hyper, lr_scale, next_probe_time,
+    BUDGET_KEYS,
+    FAST_MODEL,
+    KIND,
+    LOSS_TUNING,
+    PRESETS,
+    GANRunConfig,
+    GANTrainConfig,
+    configure,
+    hyper,
+    lr_scale,
+    next_probe_time,
 )
-from mnistgen.gan.figures import make_figures, plot_losses, plot_quality_vs_time
+from mnistgen.gan.figures import make_figures, plot_losses, plot_quality
 from mnistgen.gan.loss import LOSSES
 from mnistgen.gan.model import Discriminator, GANModelConfig, Generator, build, count_params
 from mnistgen.gan.sampler import generate, grid_latent, load_config, load_generator, load_sampler
@@ -42,4 +52,4 @@ FAMILY = GANFamily()
 __all__ = ["FAMILY", "FAST_MODEL", "KIND", "LOSSES", "LOSS_TUNING", "PRESETS", "Discriminator", "GANModelConfig", "GANRunConfig",
            "GANTrainConfig", "Generator", "build", "configure", "count_params", "default_probe", "generate", "grid_latent", "hyper",
            "load_config", "load_generator", "load_sampler", "lr_scale", "make_figures", "next_probe_time", "plot_losses",
-           "plot_quality_vs_time", "train"]
+           "plot_quality", "train"]

@@ -44,19 +44,19 @@ def plot_losses(histories: dict[str, dict], path: Path, title: str) -> Path:
     return save_figure(fig, path)
 
 
-def plot_quality_vs_time(histories: dict[str, dict], path: Path, title: str, target: float | None = 9.0) -> Path:
-    """Probe IS (left) and modes covered (right) against training seconds."""
+def plot_quality(histories: dict[str, dict], path: Path, title: str, targets: tuple[float, ...] = (8.0, 9.0)) -> Path:
+    """Probe IS (left) and classes covered (right) against generator steps, one line per history."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     for i, (label, h) in enumerate(histories.items()):
         pr = h.get("probe", [])
         if not pr:
             continue
-        t = [p["train_seconds"] for p in pr]
+        t = [p["step"] for p in pr]
         color = LOSS_COLORS.get(label, f"C{i}")
         ax1.plot(t, [p["is"] for p in pr], marker=".", label=label, color=color)
         ax2.plot(t, [p["modes"] for p in pr], marker=".", label=label, color=color)
-    if target:
-        ax1.axhline(target, ls="--", color="gray", lw=1, label=f"IS {target:g}")
+    for target, style in zip(targets, ("--", ":")):
+        ax1.axhline(target, ls=style, color="gray", lw=1, label=f"IS {target:g}")
     n = next((p["n"] for h in histories.values() for p in h.get("probe", [])), None)
     ax1.set_title(f"Inception Score (probe, n = {n})")
     ax1.set_ylabel("IS (max 10)")
@@ -64,7 +64,7 @@ def plot_quality_vs_time(histories: dict[str, dict], path: Path, title: str, tar
     ax2.set_ylabel("modes")
     ax2.set_ylim(0, 10.5)
     for ax in (ax1, ax2):
-        ax.set_xlabel("training time (s)")
+        ax.set_xlabel("generator step")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)
@@ -80,7 +80,7 @@ def make_figures(run_dir: str | Path) -> list[Path]:
     loss = hist.get("loss", "bce")
     out = [plot_losses({loss: hist}, figs / "losses.png", f"GAN losses ({loss})")]
     if hist.get("probe"):
-        out.append(plot_quality_vs_time({loss: hist}, figs / "quality_vs_time.png", f"GAN sample quality vs training time ({loss})"))
+        out.append(plot_quality({loss: hist}, figs / "quality.png", f"GAN sample quality during training ({loss})"))
     steps = hist["step"][-1] if hist["step"] else 0
     images = draw(load_sampler(run_dir, torch.device("cpu")), 100, seed=0)
     out.append(save_grid(images, figs / "samples.png", f"100 GAN samples ({loss}, step {steps})"))

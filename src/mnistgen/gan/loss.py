@@ -93,9 +93,9 @@ def clip_weights(module: nn.Module, bound: float) -> None:
         p.clamp_(-bound, bound)
 
 
-def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], eps: float = 1e-8) -> torch.optim.Optimizer:
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas)
+        return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
     if kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
     raise MnistgenError(f"unknown optimizer {kind!r}; choose adam or rmsprop")

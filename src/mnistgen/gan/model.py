@@ -13,6 +13,8 @@ Two layouts, both built from :class:`GANModelConfig`:
     z -> dense (B, c0*49) -> [BN] act -> (B, c0, 7, 7) -> ConvT 4x4 s2 (B, c1, 14, 14) -> [BN] act
       -> ConvT 4x4 s2 (B, 1, 28, 28) -> sigmoid | tanh
 
+* generator, ``len(g_channels) == 1``: an MLP, z -> dense (B, c0) -> act -> dense (B, 784) -> sigmoid | tanh
+
 * discriminator: one stride-2 conv per entry of ``d_channels`` (28 -> 14 -> 7), LeakyReLU(0.2),
   optional dropout, flatten, dense -> 1 logit.
 
@@ -37,6 +39,7 @@ import torch
 from torch import nn
 
 from mnistgen.errors import MnistgenError
+from mnistgen.layers import check_init, initialise
 
 NORMS = ("none", "batch")
 ACTS = ("lrelu", "relu")
@@ -58,6 +61,7 @@ class GANModelConfig:
     d_norm: str = "none"  # none | batch | layer (after the second conv; use none/layer with wgan-gp)
     categories: int = 0  # K of a categorical latent code joined to z (0 = none)
     code: str = "info"  # info: a free code recovered by Q (InfoGAN) | clusters: k-means clusters, projection D
+    init: str = "torch"  # torch (PyTorch's defaults) | keras (glorot-uniform kernels, zero biases: the original study's)
 
     def __post_init__(self) -> None:
         if self.d_norm not in (*NORMS, "layer"):
@@ -68,8 +72,8 @@ class GANModelConfig:
             raise MnistgenError(f"unknown model.g_act {self.g_act!r}; choose one of: {', '.join(ACTS)}")
         if self.output not in OUTPUTS:
             raise MnistgenError(f"unknown model.output {self.output!r}; choose one of: {', '.join(OUTPUTS)}")
-        if len(self.g_channels) not in (2, 3) or min(self.g_channels) < 1:
-            raise MnistgenError("model.g_channels must hold 2 or 3 positive channel counts")
+        if len(self.g_channels) not in (1, 2, 3) or min(self.g_channels) < 1:
+            raise MnistgenError("model.g_channels must hold 1 (an MLP's hidden width), 2 or 3 positive channel counts")
         if len(self.d_channels) != 2 or min(self.d_channels) < 1:
             raise MnistgenError("model.d_channels must hold 2 positive channel counts")
         if self.categories < 0 or self.categories == 1:
@@ -82,6 +86,7 @@ class GANModelConfig:
             raise MnistgenError("model.z_dim must be >= 1, model.d_kernel 3, 4 or 5, model.g_head_kernel odd")
         if not 0.0 <= self.d_dropout < 1.0:
             raise MnistgenError("model.d_dropout must lie in [0, 1)")
+        check_init(self.init)
 
 
 def _act(kind: str) -> nn.Module:
@@ -104,9 +109,13 @@ class Generator(nn.Module):
             self.register_buffer("code_freq", torch.full((cfg.categories,), 1.0 / cfg.categories))
         c = cfg.g_channels
         bias = cfg.g_norm == "none"
-        self.c0 = c[0]
-        self.dense = nn.Linear(self.latent_dim, c[0] * 49, bias=bias)  # (B, c0*49)
-        self.dense_post = nn.Sequential(*([nn.BatchNorm1d(c[0] * 49)] if cfg.g_norm == "batch" else []), _act(cfg.g_act))
+        self.c0, self.mlp = c[0], len(c) == 1
+        width = c[0] if self.mlp else c[0] * 49
+        self.dense = nn.Linear(self.latent_dim, width, bias=bias)  # (B, c0*49), or (B, c0) for the MLP
+        self.dense_post = nn.Sequential(*([nn.BatchNorm1d(width)] if cfg.g_norm == "batch" else []), _act(cfg.g_act))
+        if self.mlp:  # z -> c0 -> 784 pixels: the classic too-simple generator
+            self.body = nn.Sequential(nn.Linear(c[0], 784), nn.Sigmoid() if cfg.output == "sigmoid" else nn.Tanh())  # (B, 784)
+            return
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(c[0], c[1], 4, 2, 1, bias=bias),  # (B, c1, 14, 14)
             *_norm2d(cfg.g_norm, c[1]),
@@ -125,7 +134,9 @@ class Generator(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = self.dense_post(self.dense(z))  # (B, c0*49)
+        h = self.dense_post(self.dense(z))  # (B, c0*49) or, MLP, (B, c0)
+        if self.mlp:
+            return self.body(h).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
         return self.body(h.view(-1, self.c0, 7, 7))  # (B, 1, 28, 28)
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
@@ -191,7 +202,7 @@ class Discriminator(nn.Module):
 
 
 def build(cfg: GANModelConfig) -> tuple[Generator, Discriminator]:
-    return Generator(cfg), Discriminator(cfg)
+    return initialise(Generator(cfg), cfg.init), initialise(Discriminator(cfg), cfg.init)
 
 
 def count_params(module: nn.Module) -> int:

@@ -83,9 +83,10 @@ def build_trainer(cfg: GANRunConfig, run_dir: Path, device: torch.device, splits
     t, hp = cfg.train, hyper(cfg.train)
     data = (unit_to_pm1(splits.train) if cfg.model.output == "tanh" else splits.train).to(device)
     g, d = build(cfg.model)
-    g, d = g.to(device), d.to(device)
-    opt_g = L.make_optimizer(hp.optimizer, g.parameters(), hp.lr_g, (hp.beta1, hp.beta2))
-    opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2))
+    fmt = torch.channels_last if t.channels_last else torch.contiguous_format
+    g, d = g.to(device, memory_format=fmt), d.to(device, memory_format=fmt)
+    opt_g = L.make_optimizer(hp.optimizer, g.parameters(), hp.lr_g, (hp.beta1, hp.beta2), t.adam_eps)
+    opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2), t.adam_eps)
     clusters = _clusters(cfg, g, splits, ck, device)
     ema = copy.deepcopy(g).requires_grad_(False) if t.ema_decay > 0 else None
     hist: dict[str, Any] = {"loss": t.loss, "step": [], "d_loss": [], "g_loss": [], "wasserstein": [], "train_seconds": [], "probe": []}

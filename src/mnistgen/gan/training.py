@@ -27,7 +27,7 @@ from mnistgen.gan.figures import make_figures, save_progress_grid
 from mnistgen.gan.sampler import generate, grid_latent
 from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, save_history
 from mnistgen.images import load_splits
-from mnistgen.metrics import get_evaluator, quick_scores
+from mnistgen.metrics import load_evaluator, quick_scores
 from mnistgen.runs import open_run
 from mnistgen.runtime import ScalarLogger, progress, setup
 
@@ -35,10 +35,9 @@ PROBE_SEED = 4321  # noise of the quality probe (independent of the training RNG
 Probe = Callable[[torch.Tensor], dict]
 
 
-def default_probe(dataset: str, data_dir: str | Path | None = None, download_missing: bool = True,
-                  device: torch.device | str = "cpu") -> Probe:
-    """IS / modes / class-KL of images in [0, 1] with the shared evaluator classifier."""
-    ev = get_evaluator(dataset, data_dir, device=device, download_missing=download_missing)
+def default_probe(dataset: str, device: torch.device | str = "cpu") -> Probe:
+    """IS / modes / class-KL of images in [0, 1] with the dataset's shipped evaluator."""
+    ev = load_evaluator(dataset, device=device)
     return lambda images: quick_scores(images, ev)
 
 
@@ -48,7 +47,7 @@ def discriminator_step(s: Trainer, cache: dict, last: bool) -> tuple[torch.Tenso
     t, g, d, hp = s.cfg.train, s.g, s.d, s.hp
     n, bs = len(s.data), min(t.batch_size, len(s.data))
     idx = batch_indices(n, bs, s.cfg.runtime.seed, s.batches, cache).to(s.device)
-    real = s.data[idx]
+    real = s.data[idx].contiguous(memory_format=torch.channels_last if t.channels_last else torch.contiguous_format)
     s.batches += 1
     cond = s.clusters[idx] if s.clusters is not None else None  # (B,) fakes get the real batch's clusters
     z = g.sample_latent(bs, device=s.device, codes=cond)  # (B, z_dim [+ K])
@@ -58,6 +57,8 @@ def discriminator_step(s: Trainer, cache: dict, last: bool) -> tuple[torch.Tenso
     with s.autocast():
         rl, (fl, q) = d(real, cond).float(), d.forward_with_code(fake.detach(), cond)
     fl = fl.float()
+    if t.logit_clip > 0:
+        rl, fl = rl.clamp(-t.logit_clip, t.logit_clip), fl.clamp(-t.logit_clip, t.logit_clip)
     loss_d = L.d_loss(t.loss, rl, fl)
     if q is not None:
         loss_d = loss_d + t.info_weight * L.info_loss(q, codes)
@@ -77,7 +78,8 @@ def generator_step(s: Trainer, fake: torch.Tensor, cond: Any, codes: Any) -> flo
     s.d.requires_grad_(False)
     with s.autocast():
         fl, q = s.d.forward_with_code(fake, cond)
-    loss_g = L.g_loss(t.loss, fl.float())
+    fl = fl.float().clamp(-t.logit_clip, t.logit_clip) if t.logit_clip > 0 else fl.float()
+    loss_g = L.g_loss(t.loss, fl)
     if q is not None:
         code_ce = L.info_loss(q, codes)
         s.hist["info"].append(float(code_ce.detach()))
@@ -155,7 +157,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     device = setup(cfg.runtime)
     s = build_trainer(cfg, run_dir, device, load_splits(cfg.data, data_dir, download_missing), ck, preset_name)
     if probe == "default":
-        probe = default_probe(cfg.data.dataset, data_dir, download_missing, device) if (t.probe_every or t.probe_seconds) else None
+        probe = default_probe(cfg.data.dataset, device) if (t.probe_every or t.probe_seconds) else None
     probe_z = s.g.sample_latent(t.probe_n, torch.Generator().manual_seed(PROBE_SEED), device)
     grid_z = grid_latent(s.g, device)
     logger = ScalarLogger(run_dir, cfg.runtime.tensorboard)

@@ -1,47 +1,160 @@
-"""Captions of the study's figures, computed from the data they describe (pure functions, tested on contrary data)."""
+"""Captions of the study's figures, computed from the data they describe.
+
+Each function takes the numbers a figure shows (a history, a table row, a class histogram) and the
+dataset's description, and says what happened — and, where the original study saw something, whether
+this run saw it too. None of them repeats the original's story when the data do not show it; the tests
+feed them contrary data and check the wording changes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
+
+from mnistgen.datasets import DatasetInfo
+
+COLLAPSE_SHARE = 0.9  # a generator has collapsed when >= 90 % of its samples fall in one class ...
+COLLAPSE_CONFIDENCE = 0.9  # ... recognised at classifier confidence >= 0.9 (a clear item, not noise)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f} %"
+
+
+def kl_caption(hist: dict, original_saw_rise: bool) -> str:
+    """Does the validation KL term rise, fall or stay flat over the epochs?"""
+    val = hist.get("val_kl") or []
+    if len(val) < 2:
+        return "KL term per epoch (train vs validation): a single epoch, no trend to read."
+    first, last, peak = val[0], val[-1], max(val)
+    change = (last - first) / max(abs(first), 1e-9)
+    if change > 0.05:
+        trend = f"rises over training ({first:.1f} → {last:.1f} nats)"
+        why = (": as the decoder learns to use the code, the encoder spends more information (KL) to buy a lower "
+               "reconstruction loss")
+        echo = ", as in the original study" if original_saw_rise else ""
+    elif change < -0.05:
+        trend = f"falls over training ({first:.1f} → {last:.1f} nats, peak {peak:.1f})"
+        why = ": the encoder moves its posteriors back towards the prior faster than the decoder learns to use them"
+        echo = "; the original study saw it rise instead" if original_saw_rise else ""
+    else:
+        trend, why = f"stays about flat ({first:.1f} → {last:.1f} nats)", ""
+        echo = "; the original study saw it rise" if original_saw_rise else ""
+    return f"KL term per epoch, train vs validation: the validation KL {trend}{why}{echo}."
+
+
+def loss_caption(hist: dict, patience: int, max_epochs: int) -> str:
+    """Early stopping as the history shows it: where the minimum was and whether training stopped on it."""
+    val, epochs = hist.get("val_loss") or [], hist.get("epoch") or []
+    if not val:
+        return "Combined loss per epoch: no epochs recorded."
+    best = hist.get("best_epoch") or epochs[val.index(min(val))]
+    last = epochs[-1]
+    head = f"Combined loss (reconstruction + β·KL) per epoch, train vs validation; the validation minimum is at epoch {best}"
+    if last - best >= patience:
+        return (f"{head}, then {last - best} epochs brought no improvement, so early stopping (patience {patience}) ended "
+                f"training at epoch {last} of at most {max_epochs} and kept the model of epoch {best}.")
+    if last >= max_epochs:
+        return (f"{head}: no early stop — training ran all {max_epochs} epochs"
+                + (" and the last epoch is the best." if best == last else f" ({last - best} without improvement)."))
+    return f"{head}; training ended at epoch {last} (cut short by the time cap) before early stopping could decide."
+
+
+def histogram_words(hist: Sequence[float], info: DatasetInfo) -> str:
+    """'10 classes (largest: digit 1, 14 %)'."""
+    modes = sum(h >= 0.01 for h in hist)
+    top = max(range(len(hist)), key=lambda k: hist[k])
+    return f"{modes} of 10 classes hold at least 1 % of them (the largest, {info.label(top)}, {_pct(hist[top])})"
+
+
+def samples_caption(what: str, metrics: dict, info: DatasetInfo, how: str = "") -> str:
+    """A sample grid's caption from the scores of the same model's samples (n = N)."""
+    hist = metrics.get("class_histogram") or []
+    cover = f"; over {metrics['n']:,} samples {histogram_words(hist, info)}" if hist else ""
+    conf = f", the classifier's mean confidence is {metrics['max_prob']:.2f}" if "max_prob" in metrics else ""
+    return f"100 samples of the {what}{how}{cover}{conf}."
+
+
+def latent_caption(stats: dict, info: DatasetInfo) -> str:
+    """The latent map: how well its two axes separate the classes (k-NN accuracy) and which classes overlap most."""
+    acc, k = stats["knn_accuracy"], stats.get("k", 5)
+    pairs = stats.get("confused_pairs") or []
+    overlap = ""
+    if pairs:
+        named = ", ".join(f"{info.classes[a]}/{info.classes[b]}" for a, b, _ in pairs[:3])
+        overlap = f" The classes mixed most on the map: {named}."
+    if stats.get("dims", 2) > 2:
+        where = f"the first two principal components of the {stats['dims']}-D means"
+        return (f"Latent map: {where}, coloured by class. A {k}-NN classifier on this 2-D projection recovers "
+                f"{_pct(acc)} of the test labels ({_pct(stats.get('knn_accuracy_full', acc))} in all {stats['dims']} dimensions).{overlap}")
+    verdict = ("the classes are largely separated" if acc >= 0.9 else
+               "the classes form distinct regions that overlap at their borders" if acc >= 0.7 else
+               "the classes overlap heavily")
+    return (f"Latent map of the 2-D VAE: test-set posterior means coloured by class. A {k}-NN classifier on the map "
+            f"recovers {_pct(acc)} of the test labels: {verdict}.{overlap}")
+
+
+def collapse_caption(row: dict, info: DatasetInfo, discriminator: str) -> str:
+    """Whether the smallest generator collapsed onto one recognisable class, from its samples' class histogram."""
+    hist, share_conf = row["class_histogram"], row.get("top_confident_share", 0.0)
+    top = max(range(len(hist)), key=lambda k: hist[k])
+    if hist[top] >= COLLAPSE_SHARE and share_conf >= COLLAPSE_CONFIDENCE * hist[top]:
+        return (f"Mode collapse: the smallest generator ({row['g_params']:,} parameters, against the {discriminator}) draws "
+                f"{info.label(top)} in {_pct(hist[top])} of its samples, {_pct(share_conf)} of them recognised at "
+                f"confidence ≥ {COLLAPSE_CONFIDENCE}: one recognisable {info.item}, over and over.")
+    if hist[top] >= COLLAPSE_SHARE:
+        return (f"The smallest generator ({row['g_params']:,} parameters) puts {_pct(hist[top])} of its samples in one class "
+                f"({info.label(top)}), but only {_pct(share_conf)} at confidence ≥ {COLLAPSE_CONFIDENCE}: it collapsed onto "
+                f"an image the classifier merely leans towards, not a clear {info.item}.")
+    return (f"No collapse: the smallest generator ({row['g_params']:,} parameters) spreads its samples over "
+            f"{histogram_words(hist, info)}.")
+
+
+def capacity_caption(rows: Sequence[dict], info: DatasetInfo) -> str:
+    """Do classes covered and IS rise with generator width?"""
+    modes, scores = [r["modes"] for r in rows], [r["is"] for r in rows]
+    widths = " → ".join(str(r["width"]) for r in rows)
+    rising = all(b >= a for a, b in zip(modes, modes[1:])) and all(b >= a - 0.05 for a, b in zip(scores, scores[1:]))
+    trend = "rise with width" if rising else "do not rise steadily with width"
+    widest = rows[-1]
+    return (f"Generator width {widths}: classes covered ({' → '.join(map(str, modes))}) and IS "
+            f"({' → '.join(f'{s:.2f}' for s in scores)}) {trend}; the widest covers {widest['modes']} classes at IS "
+            f"{widest['is']:.2f} (n = {widest.get('n', '?')}).")
+
+
+def loss_comparison_caption(rows: Sequence[dict[str, Any]]) -> str:
+    """Which loss converged faster (steps to IS 8 / 9) and which is steadier (IS spread about its trend, last third)."""
+    def first(key: str, target: int) -> str:
+        reached = [r for r in rows if r.get(key) is not None]
+        if not reached:
+            return f"none reached IS {target}"
+        best = min(reached, key=lambda r: r[key])
+        missing = [r["loss"] for r in rows if r.get(key) is None]
+        return (f"{best['loss']} reached IS {target} first ({best[key]:,} generator steps)"
+                + (f"; {', '.join(missing)} never did" if missing else ""))
+
+    parts = [first("steps_to_is8", 8), first("steps_to_is9", 9)]
+    steady = [r for r in rows if r.get("is_wobble") is not None]
+    if steady:
+        calm = min(steady, key=lambda r: r["is_wobble"])
+        others = ", ".join(f"{r['loss']} {r['is_wobble']:.3f}" for r in steady if r is not calm)
+        parts.append(f"{calm['loss']} is the steadiest in sample quality over the last third (IS std about its trend "
+                     f"{calm['is_wobble']:.3f}; {others})")
+    return "Over the same generator steps and images: " + "; ".join(parts) + "."
+
+
+def code_caption(categories: int, purity: float | None, info: DatasetInfo) -> str:
+    """The cluster-code grid: one row per k-means cluster, and how pure each row is by the classifier."""
+    measured = (f" Over 20 samples per cluster of the first 10, a row's most common class holds {_pct(purity)} of it on average"
+                + (": each cluster is mostly one class." if purity >= 0.8 else ": the clusters mix classes.")) if purity is not None else ""
+    return (f"The fast DCGAN's code: {categories} k-means clusters of the training images (on their top 50 principal "
+            f"components; no labels used). The generator is given a cluster and the discriminator is conditioned on it. "
+            f"One row per cluster (the first 10), the same noise z in each column.{measured}")
 
 
 def sampling_note(hist: dict | None) -> str:
-    """How the VAE's samples were drawn: from N(0, I), or from the mixture prior fitted to the codes."""
+    """How a VAE's samples were drawn: from N(0, I), or from the mixture prior fitted to the codes."""
     prior = (hist or {}).get("prior")
-    if not prior or not prior.get("log_likelihood"):
-        return "decoded by the decoder alone from 100 random z ~ N(0, I)."
-    return (f"decoded by the decoder alone from 100 random codes of the ex-post prior: a mixture of {prior['components']} "
-            f"full-covariance Gaussians fitted by EM to the encoder's codes of {prior['codes']:,} training images "
-            f"({prior['seconds']:.0f} s). Each code is z = μ_k + L_k ε with ε ~ N(0, I): unlike N(0, I) it does not land in the "
-            "holes between the encoder's digit clusters, where one-stage samples blend two digits.")
-
-
-def code_caption(model: dict[str, Any]) -> str:
-    """What the fast GAN's categorical code is: k-means clusters of the data, or a free InfoGAN code."""
-    if model.get("code") == "clusters":
-        return (f"The fast DCGAN's code: {model.get('categories')} k-means clusters of the training images (on their top "
-                "50 principal components; no labels used). The generator is given a cluster and the discriminator is "
-                "conditioned on it, so each cluster is a simpler distribution to learn. One row per cluster (the first 10), "
-                "the same noise z in each column. Notice each row holds mostly one digit in one style, while z varies the "
-                "stroke; samples draw the cluster with its frequency in the data, so the classes stay balanced.")
-    return ("The fast DCGAN's categorical latent code (InfoGAN, learnt without labels): one row per code value, the "
-            "same noise z in each column. Notice most rows hold a single digit class: the generator splits its "
-            "samples into separate modes instead of smearing one Gaussian across the gaps between digits.")
-
-
-def kl_caption(hist: dict) -> str:
-    val = hist.get("val_kl") or []
-    if len(val) < 2:
-        return "KL term per epoch (train vs validation)."
-    trend = "rises" if val[-1] > val[0] else "falls"
-    return (f"KL term per epoch, train vs validation. Notice that the KL term {trend} during training "
-            f"({val[0]:.1f} → {val[-1]:.1f} nats): as the decoder learns to use the latent code, the encoder moves the "
-            "posteriors away from the prior to carry more information, trading KL for a much lower reconstruction loss "
-            "(the original study saw the same increase).")
-
-
-def loss_caption(hist: dict) -> str:
-    best = hist.get("best_epoch")
-    n = len(hist.get("val_loss") or [])
-    tail = f" The best validation epoch is {best} of {n}; early stopping (patience 4) keeps that model." if best else ""
-    return "Combined loss (reconstruction + KL) per epoch, train vs validation, best epoch marked." + tail
+    if not prior or prior.get("log_likelihood") is None:
+        return "decoded by the decoder alone from random z ~ N(0, I)"
+    return (f"decoded by the decoder alone from random codes of the ex-post prior (a mixture of {prior['components']} "
+            f"full-covariance Gaussians fitted by EM to the encoder's means of {prior['codes']:,} training images)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mnistgen.datasets import DatasetInfo
 from mnistgen.plotting import plt, save_figure, tile
 from mnistgen.sampling import sample_images
 
@@ -34,7 +35,7 @@ def plot_capacity(rows: list[dict], path: Path, title: str) -> Path:
     ax2.set_ylabel("modes covered", color="tab:red")
     ax2.set_ylim(0, 10.5)
     for r in rows:
-        ax1.annotate(f"w={r['width']}", (r["g_params"], r["is"]), textcoords="offset points", xytext=(4, -12), fontsize=8)
+        ax1.annotate(f"width {r['width']}", (r["g_params"], r["is"]), textcoords="offset points", xytext=(4, -12), fontsize=8)
     lines = ax1.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     labels = ax1.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
     ax1.legend(lines, labels, loc="lower right", fontsize=8)
@@ -44,7 +45,7 @@ def plot_capacity(rows: list[dict], path: Path, title: str) -> Path:
     return save_figure(fig, path)
 
 
-def save_collapse_grid(small: Path, large: Path, path: Path, title: str) -> Path:
-    """Samples of the smallest generator (collapsed) beside the largest (diverse)."""
-    return save_loss_grids({f"smallest generator ({Path(small).name})": small, f"largest generator ({Path(large).name})": large},
-                           path, f"Mode collapse: {title}")
+def save_collapse_grid(small: Path, large: Path, path: Path, info: DatasetInfo) -> Path:
+    """100 samples of the too-weak generator beside 100 of the widest one."""
+    return save_loss_grids({f"too weak: {Path(small).name}": small, f"widest: {Path(large).name}": large}, path,
+                           f"{info.title}: a generator too weak for its discriminator vs the widest one")

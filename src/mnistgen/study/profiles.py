@@ -1,34 +1,59 @@
-"""How big the study is: ``full`` (the default) or ``quick`` (an end-to-end smoke run for the tests)."""
+"""How much the study trains: ``full`` (the default), ``quick`` (an end-to-end smoke run for the tests) and
+``paper`` (the original study's recipes, for a GPU or a night on a CPU).
+
+A profile fixes the work of every stage (epochs, generator steps) on top of the presets the stages
+start from, so the same profile and seed give the same study on any machine.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 
 @dataclass(frozen=True)
 class Profile:
-    """How big the study is: full (default) or --quick (an end-to-end smoke run for the tests)."""
-
     name: str
+    description: str
     n: int  # samples scored per model
     kid_subset: int
-    data_overrides: tuple[str, ...] = ()  # applied to every trained model's config
-    stage_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    evaluator_preset: str = "default"
-    sweep_widths: tuple[int, ...] = (1, 8, 64)
+    data: tuple[str, ...] = ()  # overrides applied to every trained model (e.g. tiny data)
+    recipes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # stage -> overrides of its preset
+    loss_preset: str = "fast"  # the GAN preset the three losses are compared on
+    seed_gan_preset: str = "seed-fast"  # the recipe the study's seed DCGAN trains with
+    sweep_widths: tuple[int, ...] = (8, 16, 32, 64)  # generator widths of the capacity sweep (the seed DCGAN's 128 on top)
+    sweep_steps: int = 0  # 0: the seed DCGAN recipe's steps
 
 
-FULL = Profile("full", n=10000, kid_subset=1000)
+FULL = Profile("full", "the default: every phenomenon of the study, fixed work sized for minutes on a 2-core CPU",
+               n=10000, kid_subset=1000)
+
+_QUICK_GAN = ("train.steps=12", "train.batch_size=32", "train.probe_every=6", "train.probe_n=200", "train.grid_every=0",
+              "train.checkpoint_every=6")
 QUICK = Profile(
-    "quick",
-    n=300,
-    kid_subset=100,
-    data_overrides=("data.limit=1200", "data.val_size=200"),
-    stage_overrides={
-        "vae": ("train.epochs=2", "train.batch_size=128"),
-        "gan": ("train.steps=12", "train.batch_size=32", "train.probe_every=6", "train.probe_n=200",
-                "train.probe_seconds=0", "train.probe_dense_seconds=0", "train.grid_every=0", "train.checkpoint_every=6"),
+    "quick", "a seconds-long smoke run of every stage on tiny data (for the tests): not results",
+    n=300, kid_subset=100,
+    data=("data.limit=1200",),
+    recipes={
+        "vae-conv": ("train.epochs=2", "train.batch_size=128", "data.val_size=200"),
+        "vae-seed": ("train.epochs=3", "train.batch_size=128", "data.val_size=200", "train.patience=1"),
+        "vae-seed-2d": ("train.epochs=2", "train.batch_size=128", "data.val_size=200"),
+        "gan-losses-bce": _QUICK_GAN, "gan-losses-wgan": _QUICK_GAN, "gan-losses-wgan-gp": _QUICK_GAN,
+        "gan-seed": _QUICK_GAN, "gan-capacity": _QUICK_GAN,
     },
-    evaluator_preset="tiny",
-    sweep_widths=(1, 32),
+    sweep_widths=(2, 4, 8),
 )
+
+# The original study's recipes (docs/original-study.md): Keras defaults, Adam 1e-3 for the VAE with early stopping
+# on up to 100 epochs of the full training set, the DCGAN with Adam 2e-4 / beta1 0.5, batch 256, 100 epochs, and the
+# Wasserstein losses with their papers' recipes on that same model.
+_PAPER_VAE = ("model.init=keras", "train.schedule=constant", "train.lr=1e-3", "train.adam_eps=1e-7", "train.epochs=100",
+              "train.batch_size=128", "train.beta=1.0", "data.limit=0", "data.val_size=5000", "model.prior_components=0")
+PAPER = Profile(
+    "paper", "the original study's recipes (100 GAN epochs at batch 256: hours on a CPU, minutes on a GPU)",
+    n=10000, kid_subset=1000,
+    recipes={"vae-seed": _PAPER_VAE, "vae-seed-2d": _PAPER_VAE},
+    loss_preset="seed", seed_gan_preset="seed",
+)
+
+PROFILES = {p.name: p for p in (FULL, QUICK, PAPER)}

@@ -13,28 +13,27 @@ import re
 from pathlib import Path
 from typing import Any
 
-from mnistgen.study.content import build_blocks
 from mnistgen.rundir import atomic_write, write_json
+from mnistgen.study.content import build_blocks
 
-ORIGINAL = {  # STUDY.md §3: the original study's Inception Scores
-    "real": {"is_mean": 9.50, "is_std": 0.01, "n": 60000},
-    "vae": {"is_mean": 1.72, "is_std": 0.25, "n": 500},
-    "gan": {"is_mean": 7.52, "is_std": 0.58, "n": 500},
-}
-METRIC_KEYS = ("is_mean", "is_std", "is_500_mean", "is_500_std", "n", "fid", "kid_mean", "kid_std", "precision", "recall",
-               "modes", "class_kl", "max_prob", "class_histogram")
+METRIC_KEYS = ("is_mean", "is_std", "is_500_mean", "is_500_std", "n", "n_500", "fid", "kid_mean", "kid_std", "precision",
+               "recall", "density", "coverage", "modes", "class_kl", "max_prob", "class_histogram")
 
 
 def collect_metrics(state: dict[str, Any]) -> dict[str, Any]:
-    """One entry per scored model, plus ``real``: the content of ``metrics.json``."""
+    """The content of ``metrics.json``: the evaluator's identity, then one entry per scored model plus ``real`` — scores,
+    the work done and whether a --minutes cap cut it short. No timings: the same seed gives the same file."""
     out: dict[str, Any] = {}
     for name, stage in state.get("stages", {}).items():
         result = stage.get("result") or {}
-        if stage.get("status") != "done" or "metrics" not in result:
+        if stage.get("status") != "done":
             continue
-        key = "real" if name == "real" else name
-        out[key] = {"kind": name.split("-", 1)[0], "run_dir": result.get("run_dir")} | {
-            k: result["metrics"][k] for k in METRIC_KEYS if k in result["metrics"]}
+        if "identity" in result:
+            out["evaluator"] = result["identity"]
+        if "metrics" in result:
+            out[name] = {"kind": name.split("-", 1)[0], "run_dir": result.get("run_dir"), "preset": result.get("preset"),
+                         "work": result.get("work"), "cut_short": bool(result.get("cut_short"))} | {
+                k: result["metrics"][k] for k in METRIC_KEYS if k in result["metrics"]}
     return out
 
 
@@ -110,7 +109,7 @@ def write_report(out: Path, state: dict[str, Any]) -> dict[str, Path]:
     """Write metrics.json, report.md and report.html into the study directory ``out``."""
     metrics = collect_metrics(state)
     write_json(out / "metrics.json", metrics)
-    blocks = build_blocks(out, state, ORIGINAL)
+    blocks = build_blocks(out, state)
     md = render_markdown(blocks, out)
     page = render_html(blocks, out, "mnistgen study report")
     atomic_write(out / "report.md", lambda fh: fh.write(md), mode="w")

@@ -1,168 +1,165 @@
-"""The stages of the study, in order. Each returns a JSON-ready result: its scores (``metrics`` and the
-``row`` it adds to the comparison table), and the ``blocks`` (figures with captions, tables) of its part
-of the report. The report renders what the stages return; it names no stage and no figure path."""
+"""The stages of the study, in order. Each returns a JSON-ready result: the work it did, its scores (``metrics`` and
+the ``row`` it adds to the comparison table) and the ``blocks`` (figures with captions, tables) of its part of the
+report. The report renders what the stages return; it names no stage and no figure path."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
-from mnistgen import gan, vae
-from mnistgen.images import to_unit
-from mnistgen.metrics import evaluate_real
-from mnistgen.metrics.distances import real_inception_score
+from mnistgen import gan, rundir, vae
+from mnistgen.metrics import evaluate_real, held_out, inception_score_of
 from mnistgen.plotting import save_rows
 from mnistgen.rundir import read_json
 from mnistgen.sampling import sample_images
 from mnistgen.study import captions
 from mnistgen.study.core import Stage, Study
-from mnistgen.study.gan_studies import capacity_config, capacity_sweep, loss_comparison
+from mnistgen.study.gan_studies import capacity_config, capacity_result, code_purity, loss_comparison, sweep_row
+
+ORIGINAL_GAN_IMAGES = 23_400 * 256  # the original recipe: 100 epochs of 234 batches of 256
 
 
-def fig(study: Study, path: Path, caption: str) -> dict[str, str]:
+def fig(study: Study, path: str | Path, caption: str) -> dict[str, str]:
     """A report block: a figure (path relative to the study directory) and its caption."""
-    return {"fig": Path(path).relative_to(study.out).as_posix(), "caption": caption}
+    return {"fig": Path(path).resolve().relative_to(study.out.resolve()).as_posix(), "caption": caption}
 
 
-def _evaluator(study: Study, minutes: float) -> dict[str, Any]:
-    started = time.monotonic()
-    ev = study.get_evaluator()  # trains it (minutes) only if the cache has none
-    return {"test_accuracy": ev.accuracy, "directory": str(ev.directory), "seconds_to_ready": time.monotonic() - started,
-            "info": ev.info}
-
-
-def _real(study: Study, minutes: float) -> dict[str, Any]:
+def _evaluator(study: Study) -> dict[str, Any]:
     ev = study.get_evaluator()
-    scores = evaluate_real(study.dataset, n=study.profile.n, evaluator=ev, seed=study.seed, kid_subset_size=study.profile.kid_subset)
-    mean, std = real_inception_score(study.dataset, n=500, seed=study.seed, evaluator=ev)
-    return {"metrics": scores | {"is_500_mean": mean, "is_500_std": std, "n_500": 500},
-            "row": {"label": "real (held out)", "original": "real"}}
+    return {"identity": ev.identity(), "text": ev.describe()}
 
 
-def _vae_blocks(study: Study, preset: str, run: Path) -> list[dict]:
-    hist = read_json(run / "history.json")
-    figs = run / "figures"
-    name = {"conv": "Conv VAE", "seed": "Seed VAE (LSTM encoder, tiny decoder)", "seed-2d": "2-D seed VAE"}[preset]
-    blocks = [fig(study, figs / "kl.png", f"{name}. " + captions.kl_caption(hist)),
-              fig(study, figs / "loss.png", f"{name}. " + captions.loss_caption(hist)),
-              fig(study, figs / "samples.png", f"100 samples of the {name}, " + captions.sampling_note(hist))]
+def _real(study: Study) -> dict[str, Any]:
+    ev = study.get_evaluator()
+    scores = evaluate_real(ev, n=study.profile.n, seed=study.seed, kid_subset_size=study.profile.kid_subset,
+                           data_dir=study.data_dir, download_missing=study.download_missing)
+    mean, std = inception_score_of(held_out(ev, study.data_dir, study.download_missing), ev, n=500, seed=study.seed)
+    return {"metrics": scores | {"is_500_mean": mean, "is_500_std": std, "n_500": min(500, scores["n"])},
+            "row": {"label": f"real {study.info.title} (held out)", "original": "real"}}
+
+
+VAE_NAMES = {"conv": "convolutional VAE", "seed": "seed VAE (LSTM encoder, tiny decoder)", "seed-2d": "2-D seed VAE"}
+
+
+def _vae_blocks(study: Study, preset: str, run: Path, metrics: dict, cfg: vae.VAERunConfig) -> list[dict]:
+    hist, figs, name, info = read_json(run / rundir.HISTORY), run / rundir.FIGURES, VAE_NAMES[preset], study.info
+    original_rise = info.original is not None  # the original study (on MNIST) saw the KL term rise
+    blocks = [fig(study, figs / "samples.png", captions.samples_caption(name, metrics, info, ", " + captions.sampling_note(hist)))]
     if (figs / "samples_normal.png").is_file():
-        blocks.append(fig(study, figs / "samples_normal.png",
-                          "The same decoder on 100 codes z ~ N(0, I), the original study's recipe, for comparison."))
-    if (figs / "latent_map.png").is_file():
-        blocks.append(fig(study, figs / "latent_map.png", f"Latent map of the {name}: test-set posterior means coloured by label."))
+        blocks.append(fig(study, figs / "samples_normal.png", "The same decoder on 100 codes z ~ N(0, I), the original study's "
+                                                              "recipe, for comparison with the fitted prior."))
+    if (figs / "latent_map.json").is_file():
+        blocks.append(fig(study, figs / "latent_map.png", captions.latent_caption(read_json(figs / "latent_map.json"), info)))
+    blocks += [fig(study, figs / "loss.png", f"The {name}. " + captions.loss_caption(hist, cfg.train.patience, cfg.train.epochs)),
+               fig(study, figs / "kl.png", f"The {name}. " + captions.kl_caption(hist, original_rise))]
     if (figs / "reconstructions.png").is_file() and preset == "conv":
-        blocks.append(fig(study, figs / "reconstructions.png", "Conv VAE reconstructions: inputs (top) vs outputs (bottom)."))
+        blocks.append(fig(study, figs / "reconstructions.png", "Reconstructions of test images: inputs (top), decoded "
+                                                               "posterior means (bottom)."))
     return blocks
 
 
-def _vae(preset: str, label: str, *extra: str):
-    def run(study: Study, minutes: float) -> dict[str, Any]:
-        cfg = study.configure(vae.PRESETS[preset], "vae", minutes, extra)
-        run_dir = study.out / f"vae-{preset}"
-        summary = vae.train(cfg, run_dir, overwrite=True, data_dir=study.data_dir,
-                            download_missing=study.download_missing, preset_name=preset)
-        return {"run_dir": run_dir.name, "train": summary, "metrics": study.score_run(run_dir),
-                "row": {"label": label, "original": "vae"}, "blocks": _vae_blocks(study, preset, run_dir)}
+def _vae(preset: str, label: str):
+    def run(study: Study) -> dict[str, Any]:
+        name = f"vae-{preset}"
+        cfg = study.configure(vae.configure(preset), name)
+        run_dir, summary = study.train(vae.FAMILY, cfg, name, preset)
+        metrics = study.score_run(run_dir)
+        per_epoch = summary["epoch_images"]
+        return {"run_dir": name, "preset": preset, "metrics": metrics, "row": {"label": label, "original": "vae"},
+                "work": {"epochs": summary["epochs_completed"], "max_epochs": cfg.train.epochs, "best_epoch": summary["best_epoch"],
+                         "images": summary["epochs_completed"] * per_epoch, "epoch_images": per_epoch,
+                         "train_images": summary["dataset"]["n_train_used"]},
+                "stopped": summary["stopped"], "cut_short": summary["stopped"] == "time-budget",
+                "blocks": _vae_blocks(study, preset, run_dir, metrics, cfg)}
 
     return run
 
 
-LOSS_STAGES = tuple(f"gan-fast-{loss}" for loss in ("bce", "wgan", "wgan-gp"))
+def _gan_work(run: Path) -> dict[str, int]:
+    cfg, hp = gan.load_config(run)[0], read_json(run / rundir.METADATA)["hyper"]
+    steps = read_json(run / rundir.HISTORY)["step"][-1]
+    return {"steps": steps, "images": steps * cfg.train.batch_size, "real_images": steps * cfg.train.batch_size * hp["n_critic"]}
 
 
-def _gan(preset: str, loss: str, label: str):
-    def run(study: Study, minutes: float) -> dict[str, Any]:
-        extra: tuple[str, ...] = ()
-        window = 60.0 * min((b for n in LOSS_STAGES if (b := study.budgets.get(n, 0.0)) > 0), default=0.0)
-        if f"gan-{preset}-{loss}" in LOSS_STAGES and window:
-            # ten probes (n = 1,000) inside the losses' common window, so its last third has a spread to measure
-            extra = (f"train.probe_dense_seconds={window / 10:.3f}", f"train.probe_dense_until={window:.3f}", "train.probe_n=1000")
-        cfg = study.configure(gan.configure(preset, loss), "gan", minutes, extra)
-        run_dir = study.out / f"gan-{preset}-{loss}"
-        summary = gan.train(cfg, run_dir, overwrite=True, data_dir=study.data_dir, download_missing=study.download_missing,
-                            preset_name=preset, probe=study.probe())
-        figs = run_dir / "figures"
-        blocks = [fig(study, figs / "samples.png", f"100 samples of the {label} (EMA generator).")]
-        if (figs / "codes.png").is_file():
-            blocks.append(fig(study, figs / "codes.png", captions.code_caption(read_json(run_dir / "config.json")["config"]["model"])))
-        return {"run_dir": run_dir.name, "train": summary, "metrics": study.score_run(run_dir),
-                "row": {"label": label, "original": "gan"}, "blocks": blocks if loss == "bce" else []}
+def _gan(name: str, preset: str, loss: str, label: str, show: bool):
+    def run(study: Study) -> dict[str, Any]:
+        cfg = study.configure(gan.configure(preset, loss), name)
+        run_dir, summary = study.train(gan.FAMILY, cfg, name, preset, probe=study.probe())
+        metrics, work = study.score_run(run_dir), _gan_work(run_dir)
+        result = {"run_dir": name, "preset": preset, "loss": loss, "metrics": metrics, "row": {"label": label, "original": "gan"},
+                  "work": work, "stopped": summary["stopped"], "cut_short": summary["stopped"] == "time", "blocks": []}
+        if show:
+            what = f"{label}, after {work['steps']:,} generator steps ({work['images']:,} images)"
+            if preset.startswith("seed"):
+                what += f", {work['images'] / ORIGINAL_GAN_IMAGES:.1%} of the original recipe's {ORIGINAL_GAN_IMAGES:,}"
+            result["blocks"].append(fig(study, run_dir / "figures/samples.png", captions.samples_caption(what, metrics, study.info)))
+            if (run_dir / "figures/codes.png").is_file():
+                purity = code_purity(run_dir, study.get_evaluator())
+                result["blocks"].append(fig(study, run_dir / "figures/codes.png", captions.code_caption(cfg.model.categories, purity,
+                                                                                                       study.info)))
+        return result
 
     return run
 
 
-def _loss_comparison(study: Study, minutes: float) -> dict[str, Any]:
-    """bce vs wgan vs wgan-gp (the fast preset), judged over the same training-time window."""
-    runs = {name.removeprefix("gan-fast-"): study.out / name for name in LOSS_STAGES}
-    result = loss_comparison({k: v for k, v in runs.items() if (v / "history.json").exists()}, study.out / "gan-losses")
-    blocks = [{"table": result["table"]}] + [fig(study, path, caption) for path, caption in result.pop("figures")]
+def _losses(study: Study) -> dict[str, Any]:
+    preset = study.profile.loss_preset
+    runs = {loss: study.out / f"gan-losses-{loss}" for loss in gan.LOSSES}
+    result = loss_comparison({k: v for k, v in runs.items() if (v / rundir.HISTORY).exists()}, study.out / "gan-losses",
+                             f"{preset} preset")
+    blocks = [{"table": result["table"]}] + [fig(study, p, c) for p, c in result.pop("figures")]
     return result | {"blocks": blocks}
 
 
-def _capacity(study: Study, minutes: float) -> dict[str, Any]:
-    base = study.configure(capacity_config(1), "gan", 0)  # the study's data and runtime settings
-    result = capacity_sweep(
-        study.out / "gan-capacity", widths=study.profile.sweep_widths, minutes=minutes or 0.1, data=base.data,
-        runtime=base.runtime, data_dir=study.data_dir, download_missing=study.download_missing, overwrite=True,
-        probe=study.probe(),
-    )
-    rows = result["rows"]
-    table = {"headers": ["width", "G params", "D params", "G steps", "IS", "modes", "class-KL"],
-             "rows": [[r["width"], r["g_params"], r["d_params"], r["steps"], r["is"], r["modes"], r["class_kl"]] for r in rows]}
-    small, large = rows[0], rows[-1]
-    blocks = [
-        {"table": table},
-        fig(study, study.out / "gan-capacity" / "capacity.png",
-            f"Generator capacity vs quality against one fixed discriminator (probe IS at n = {small.get('probe_n')}). The "
-            f"smallest generator ({small['g_params']:,} parameters) covers {small['modes']} class(es), the largest "
-            f"({large['g_params']:,}) covers {large['modes']}."),
-        fig(study, study.out / "gan-capacity" / "collapse.png",
-            f"Samples of the smallest generator (left, {small['modes']} class(es) by the evaluator, class-KL "
-            f"{small['class_kl']:.2f}; log 10 = 2.30 means everything lands in one class) beside the largest (right, "
-            f"{large['modes']} classes)."),
-    ]
-    return {"rows": rows, "table": table, "blocks": blocks}
+def _capacity(study: Study) -> dict[str, Any]:
+    ev, base, out = study.get_evaluator(), study.profile.seed_gan_preset, study.out / "gan-capacity"
+    rows = []
+    for width in study.profile.sweep_widths:
+        cfg = study.configure(capacity_config(width, base), "gan-capacity")
+        run_dir, _ = study.train(gan.FAMILY, cfg, f"gan-capacity/width-{width}", base, probe=None)
+        rows.append(sweep_row(run_dir, width, ev, n=2000))
+    widest = study.out / "gan-seed"  # the study's seed DCGAN is the sweep's widest generator
+    rows.append(sweep_row(widest, gan.load_config(widest)[0].model.g_channels[0], ev, n=2000))
+    tiny, _ = study.train(gan.FAMILY, study.configure(gan.configure("tiny"), "gan-capacity"), "gan-capacity/tiny", "tiny", probe=None)
+    result = capacity_result(rows, sweep_row(tiny, "tiny", ev, n=2000), (tiny, widest), out, study.info, "seed discriminator")
+    return result | {"blocks": [{"table": result["table"]}] + [fig(study, p, c) for p, c in result.pop("figures")]}
 
 
-def _comparison(study: Study, minutes: float) -> dict[str, Any]:
+def _comparison(study: Study) -> dict[str, Any]:
     """One figure: a row of real images, a row of VAE samples, a row of GAN samples."""
     done = study.state.get("stages", {})
     first = {kind: next((n for n, s in done.items() if n.startswith(kind + "-") and s.get("status") == "done"
-                         and s.get("result", {}).get("run_dir")), None) for kind in ("vae", "gan")}
-    rows = [("real", to_unit(study.get_evaluator().held_out_images()[:12]))]
+                         and "metrics" in (s.get("result") or {})), None) for kind in ("vae", "gan")}
+    rows = [("real", held_out(study.get_evaluator(), study.data_dir, study.download_missing)[:12])]
     for kind, name in first.items():
         if name:
-            rows.append((f"{kind.upper()}\n({name[len(kind) + 1:]})", sample_images(study.out / done[name]["result"]["run_dir"], 12,
-                                                                                   seed=study.seed)))
-    path = save_rows(rows, study.out / "figures" / "comparison.png", "Real vs VAE vs GAN samples (not cherry-picked)")
-    caption = ("Qualitative comparison: a row of real images, a row of VAE samples, a row of GAN samples (the first samples "
-               "drawn, not cherry-picked).")
+            rows.append((f"{kind.upper()}\n({name[len(kind) + 1:]})", sample_images(study.out / name, 12, seed=study.seed)))
+    path = save_rows(rows, study.out / "figures" / "comparison.png", f"{study.info.title}: real vs VAE vs GAN samples")
+    caption = (f"A row of real {study.info.items}, a row of VAE samples and a row of GAN samples: the first samples drawn, "
+               "not chosen.")
     return {"figure": path.relative_to(study.out).as_posix(), **first, "blocks": [fig(study, path, caption)]}
 
 
+def _loss_stage(loss: str, share: float) -> Stage:
+    label = {"bce": "cross-entropy", "wgan": "Wasserstein, weight clipping", "wgan-gp": "Wasserstein, gradient penalty"}[loss]
+    return Stage(f"gan-losses-{loss}", f"GAN, loss comparison: {label}", "gan", lambda s: _gan(
+        f"gan-losses-{loss}", s.profile.loss_preset, loss, f"GAN ({s.profile.loss_preset}, {label})", loss == "bce")(s),
+        needs=("evaluator",), share=share)
+
+
 STAGES = [
-    Stage("evaluator", "evaluator classifier (trained once, then cached)", "setup", 0, 0, _evaluator),
-    Stage("real", "real-data reference scores", "setup", 0, 0, _real, needs=("evaluator",)),
-    # weights are minutes at the default 16.5-minute budget (the VAEs' ~10 s prior fit comes on top);
-    # the seed VAEs get the epochs that fit it, so their one-cycle schedule completes
-    Stage("vae-conv", "VAE, strong convolutional preset (mixture prior)", "vae", 2.5, 0.5, _vae("conv", "VAE (conv)"),
-          needs=("evaluator",)),
-    Stage("vae-seed", "VAE, the study's LSTM/tiny-decoder preset (latent 10, mixture prior)", "vae", 3.0, 0.5,
-          _vae("seed", "VAE (seed)", "train.epochs=5"), needs=("evaluator",)),
-    Stage("vae-seed-2d", "VAE, seed preset with a 2-D latent (latent map)", "vae", 1.25, 0.3,
-          _vae("seed-2d", "VAE (seed, 2-D)", "train.epochs=2"), needs=("evaluator",)),
-    Stage("gan-fast-bce", "GAN, fast preset, cross-entropy", "gan", 3.5, 1.0, _gan("fast", "bce", "GAN (fast, cross-entropy)"),
-          needs=("evaluator",)),
-    Stage("gan-fast-wgan", "GAN, fast preset, Wasserstein (weight clipping)", "gan", 1.0, 0.3,
-          _gan("fast", "wgan", "GAN (fast, WGAN clip)"), needs=("evaluator",)),
-    Stage("gan-fast-wgan-gp", "GAN, fast preset, Wasserstein (gradient penalty)", "gan", 3.0, 0.3,
-          _gan("fast", "wgan-gp", "GAN (fast, WGAN-GP)"), needs=("evaluator",)),
-    Stage("gan-seed-bce", "GAN, the study's seed DCGAN (briefly: ~0.6 steps/s on CPU)", "gan", 0.25, 0.2,
-          _gan("seed", "bce", "GAN (seed)"), needs=("evaluator",)),
-    Stage("gan-losses", "cross-entropy vs Wasserstein: convergence and stability", "gan", 0, 0, _loss_comparison),
-    Stage("gan-capacity", "generator capacity sweep (mode collapse of a too-weak generator)", "gan", 2.0, 0.6, _capacity,
-          needs=("evaluator",)),
-    Stage("comparison", "qualitative comparison figure", "comparison", 0, 0, _comparison, needs=("evaluator",)),
+    Stage("evaluator", "the dataset's evaluator classifier (shipped with the package)", "setup", _evaluator),
+    Stage("real", "real-data reference scores", "setup", _real, needs=("evaluator",)),
+    Stage("vae-conv", "VAE, strong convolutional preset (mixture prior)", "vae", _vae("conv", "VAE (conv)"), ("evaluator",), 1.5),
+    Stage("vae-seed", "VAE, the study's LSTM / tiny-decoder networks (latent 10), with early stopping", "vae",
+          _vae("seed", "VAE (seed)"), ("evaluator",), 1.2),
+    Stage("vae-seed-2d", "VAE, the seed networks with a 2-D latent (the latent map)", "vae", _vae("seed-2d", "VAE (seed, 2-D)"),
+          ("evaluator",), 0.8),
+    _loss_stage("bce", 1.2), _loss_stage("wgan", 1.2), _loss_stage("wgan-gp", 2.0),
+    Stage("gan-losses", "cross-entropy vs Wasserstein at equal work: convergence and stability", "gan", _losses),
+    Stage("gan-seed", "GAN, the study's seed DCGAN (its architecture exactly, a fast recipe)", "gan",
+          lambda s: _gan("gan-seed", s.profile.seed_gan_preset, "bce", "GAN (seed DCGAN)", True)(s), ("evaluator",), 2.5),
+    Stage("gan-capacity", "generator capacity vs mode collapse (the seed discriminator fixed)", "gan", _capacity,
+          ("evaluator", "gan-seed"), 1.0),
+    Stage("comparison", "qualitative comparison figure", "comparison", _comparison, needs=("evaluator",)),
 ]

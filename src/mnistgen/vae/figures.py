@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
 
 from mnistgen import rundir
-from mnistgen.data import CLASS_NAMES
+from mnistgen.datasets import DatasetInfo, describe
 from mnistgen.errors import MnistgenError
 from mnistgen.images import Splits, load_splits
 from mnistgen.plotting import plt, save_figure, save_grid, save_rows
@@ -51,28 +52,50 @@ def plot_loss(history: dict, path: Path, title: str = "VAE: combined loss per ep
     return save_figure(fig, path)
 
 
+def knn_predictions(points: np.ndarray, labels: np.ndarray, k: int = 5) -> np.ndarray:
+    """Leave-one-out k-NN predictions of ``labels`` from ``points`` (N, d)."""
+    nearest = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points, return_distance=False)[:, 1:]  # (N, k), self dropped
+    return np.stack([np.bincount(labels[row], minlength=10) for row in nearest]).argmax(1)  # (N,)
+
+
+def map_stats(xy: np.ndarray, mu: np.ndarray, labels: np.ndarray, k: int = 5) -> dict:
+    """How well a latent map separates the classes: k-NN accuracy on the map and in all dimensions, the three most
+    confused class pairs, and the map's extent along each axis (1st to 99th percentile)."""
+    pred = knn_predictions(xy, labels, k)
+    confusion = np.zeros((10, 10), int)
+    np.add.at(confusion, (labels, pred), 1)
+    sym = np.triu(confusion + confusion.T, 1)
+    pairs = [(int(a), int(b), int(sym[a, b])) for a, b in zip(*np.unravel_index(np.argsort(sym, None)[::-1][:3], sym.shape))]
+    return {"knn_accuracy": float((pred == labels).mean()), "knn_accuracy_full": float((knn_predictions(mu, labels, k) == labels).mean()),
+            "k": k, "n": int(len(labels)), "dims": int(mu.shape[1]), "confused_pairs": [p for p in pairs if p[2] > 0],
+            "extent": [float(np.percentile(xy[:, a], 99) - np.percentile(xy[:, a], 1)) for a in (0, 1)]}
+
+
 @torch.no_grad()
-def plot_latent_map(model, images: torch.Tensor, labels: torch.Tensor, names: list[str], path: Path) -> Path:
-    """Scatter the posterior means of ``images``, coloured by label; PCA to 2-D when d > 2."""
+def plot_latent_map(model, images: torch.Tensor, labels: torch.Tensor, info: DatasetInfo, path: Path) -> tuple[Path, dict]:
+    """Scatter the posterior means of ``images``, coloured by class (PCA to 2-D when d > 2); also returns the map's
+    statistics: k-NN (k = 5) accuracy of the classes on the map, and its extent along each axis."""
     mu = model.posterior_means(images).cpu().numpy()
     labels = labels.numpy()
     if mu.shape[1] > 2:
         pca = PCA(n_components=2, random_state=0)
         xy = pca.fit_transform(mu)
         ev = pca.explained_variance_ratio_
-        axes = (f"PC 1 of mu ({ev[0]:.0%} of variance)", f"PC 2 of mu ({ev[1]:.0%} of variance)")
+        axes = (f"PC 1 of μ ({ev[0]:.0%} of variance)", f"PC 2 of μ ({ev[1]:.0%} of variance)")
         how = f"PCA of the {mu.shape[1]}-D posterior means"
     else:
         xy = mu if mu.shape[1] == 2 else np.concatenate([mu, np.zeros_like(mu)], 1)
-        axes, how = ("mu 1", "mu 2" if mu.shape[1] == 2 else "(none: 1-D latent)"), "posterior means"
-    fig, ax = plt.subplots(figsize=(7, 6))
+        axes, how = ("μ 1", "μ 2" if mu.shape[1] == 2 else "(none: 1-D latent)"), "posterior means μ"
+    stats = map_stats(xy, mu, labels)
+    fig, ax = plt.subplots(figsize=(7.4, 6))
     cmap = plt.get_cmap("tab10")
     for k in range(10):
         sel = labels == k
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=3, alpha=0.5, color=cmap(k), label=names[k], rasterized=True)
-    ax.set(title=f"VAE latent map: {how} of {len(labels):,} test images", xlabel=axes[0], ylabel=axes[1])
-    ax.legend(title="label", markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return save_figure(fig, path)
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=3, alpha=0.5, color=cmap(k), label=info.classes[k], rasterized=True)
+    ax.set(title=f"VAE latent map: {how} of {len(labels):,} {info.title} test images\n"
+                 f"5-NN accuracy of the classes on this map: {stats['knn_accuracy']:.1%}", xlabel=axes[0], ylabel=axes[1])
+    ax.legend(title=info.item, markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return save_figure(fig, path), stats
 
 
 def _splits_for(run_dir: Path, cfg, data_dir) -> Splits | None:
@@ -122,6 +145,7 @@ def make_figures(run_dir: str | Path, splits: Splits | None = None, data_dir: st
         recon = model.decode(model.encode(x).mu)  # (12, 1, 28, 28)
     written.append(save_rows([("input", x), ("output", recon)], figures / FILES["recon"],
                              "VAE reconstructions of test images (decoder of the posterior mean)"))
-    names = CLASS_NAMES.get(cfg.data.dataset, [str(i) for i in range(10)])
-    written.append(plot_latent_map(model, splits.test, splits.test_labels, names, figures / FILES["latent"]))
+    path, stats = plot_latent_map(model, splits.test, splits.test_labels, describe(cfg.data.dataset), figures / FILES["latent"])
+    rundir.write_json(figures / "latent_map.json", stats)
+    written.append(path)
     return written

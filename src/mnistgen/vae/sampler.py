@@ -9,13 +9,14 @@ import torch
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint, load_module_state
 from mnistgen.family import Sampler
+from mnistgen.layers import initialise
 from mnistgen.runs import load_run_config
 from mnistgen.vae.config import KIND, VAEModelConfig, VAERunConfig
 from mnistgen.vae.model import VAE
 
 
 def build_model(cfg: VAEModelConfig) -> VAE:
-    return VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden, cfg.prior_components)
+    return initialise(VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden, cfg.prior_components), cfg.init)
 
 
 def load_config(run_dir: str | Path) -> tuple[VAERunConfig, str]:

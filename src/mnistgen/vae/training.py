@@ -110,8 +110,14 @@ class _Loop:
     epochs_this_call: int = 0
 
     @property
+    def epoch_images(self) -> int:
+        """Images per epoch: all the training images, or ``train.epoch_images`` of them (a fresh draw each epoch)."""
+        n = len(self.splits.train)
+        return min(self.cfg.train.epoch_images, n) if self.cfg.train.epoch_images else n
+
+    @property
     def steps_per_epoch(self) -> int:
-        return math.ceil(len(self.splits.train) / self.cfg.train.batch_size)
+        return math.ceil(self.epoch_images / self.cfg.train.batch_size)
 
 
 def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Splits, ckpt: dict | None, preset: str,
@@ -119,7 +125,7 @@ def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Split
     """Build the model and optimiser; restore them, the counters, the history and the RNG from ``ckpt`` if given."""
     tc = cfg.train
     model = build_model(cfg.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, eps=tc.adam_eps)
     loop = _Loop(cfg, run_dir, device, splits, preset, model, optimizer, EarlyStopping(tc.patience, tc.min_delta), started)
     loop.history = {k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]}
     if ckpt is not None:
@@ -151,10 +157,10 @@ def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
     """One pass over the shuffled training images; returns (mean train terms, the last KL weight)."""
     tc, device, model = loop.cfg.train, loop.device, loop.model
     fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
-    n_train, seed = len(loop.splits.train), loop.cfg.runtime.seed
+    n_train, seed = loop.epoch_images, loop.cfg.runtime.seed
     total_steps, warmup_steps = tc.epochs * loop.steps_per_epoch, round(tc.warmup_epochs * loop.steps_per_epoch)
     model.train()
-    order = torch.randperm(n_train, generator=_gen(seed, ep, 0, torch.device("cpu")))
+    order = torch.randperm(len(loop.splits.train), generator=_gen(seed, ep, 0, torch.device("cpu")))[:n_train]
     noise = _gen(seed, ep, 1, device)
     sums, weight = dict.fromkeys(CURVES, 0.0), 1.0
     for i in progress(range(loop.steps_per_epoch), desc=f"vae epoch {ep}/{tc.epochs}", unit="step"):
@@ -247,7 +253,8 @@ def train(cfg: VAERunConfig | None, out: str | Path | None = None, *, resume: st
             "train_seconds_total": loop.prior_seconds + train_seconds, "resumed": resume is not None}
     rundir.write_json(run_dir / rundir.METADATA, meta)
     return meta | {"run_dir": str(run_dir), "figures": [str(p) for p in figures],
-                   "samples_per_second": len(splits.train) * loop.epochs_this_call / max(train_seconds, 1e-9)}
+                   "epoch_images": loop.epoch_images,
+                   "samples_per_second": loop.epoch_images * loop.epochs_this_call / max(train_seconds, 1e-9)}
 
 
 def _fit_prior(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig) -> dict:
@@ -258,9 +265,8 @@ def _fit_prior(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig) -> 
     tc = cfg.train
     pick = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(cfg.runtime.seed))[: tc.prior_max_codes]
     codes = model.eval().posterior_means(splits.train[pick])  # (M, d)
-    curve = model.prior.fit(codes, iterations=tc.prior_iterations, seed=cfg.runtime.seed)
-    hist = {"components": model.prior.components, "codes": len(codes), "log_likelihood": curve,
-            "seconds": time.monotonic() - started}
+    fit = model.prior.fit(codes, iterations=tc.prior_iterations, seed=cfg.runtime.seed)
+    hist = {"components": model.prior.components, "codes": len(codes)} | fit | {"seconds": time.monotonic() - started}
     best["models"]["vae"] = model.state_dict()
     best["state"]["prior"] = hist
     rewrite_checkpoint(run_dir / rundir.BEST, best)

@@ -1,0 +1,49 @@
+"""What each dataset is, in words: its title, its ten class names, what one image shows, and the figures the
+original study measured on it. The report, figures, captions and CLI output take their vocabulary from here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mnistgen.errors import MnistgenError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str  # mnist | fashion-mnist (the --dataset value and the data folder's name)
+    title: str  # "MNIST"
+    classes: tuple[str, ...]  # the ten class names, in label order
+    item: str  # what one image shows: "digit"
+    items: str  # plural: "digits"
+    # The original study's Inception Scores (STUDY.md §3), only for the dataset they were measured on
+    original: dict[str, dict[str, Any]] | None = None
+
+    def class_name(self, label: int) -> str:
+        return self.classes[label]
+
+    def label(self, label: int) -> str:
+        """How a class is named in prose: 'digit 1', or 'Trouser'."""
+        return f"{self.item} {self.classes[label]}" if self.name == "mnist" else self.classes[label]
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "mnist": DatasetInfo(
+        "mnist", "MNIST", tuple(str(i) for i in range(10)), "digit", "digits",
+        original={"real": {"is_mean": 9.50, "is_std": 0.01, "n": 60000},
+                  "vae": {"is_mean": 1.72, "is_std": 0.25, "n": 500},
+                  "gan": {"is_mean": 7.52, "is_std": 0.58, "n": 500}},
+    ),
+    "fashion-mnist": DatasetInfo(
+        "fashion-mnist", "Fashion-MNIST",
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        "item of clothing", "items of clothing",
+    ),
+}
+
+
+def describe(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise MnistgenError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}") from None

@@ -1,0 +1,69 @@
+"""Captions say what the data show: fed contrary data, their wording changes (and never repeats the original's story)."""
+
+from __future__ import annotations
+
+from mnistgen.datasets import describe
+from mnistgen.study import captions as C
+
+MNIST, FASHION = describe("mnist"), describe("fashion-mnist")
+
+
+def test_kl_caption_follows_the_trend_and_credits_the_original_only_when_it_matches():
+    rising = C.kl_caption({"val_kl": [5.0, 8.0, 12.0]}, original_saw_rise=True)
+    assert "rises" in rising and "as in the original study" in rising
+    falling = C.kl_caption({"val_kl": [12.0, 9.0, 6.0]}, original_saw_rise=True)
+    assert "falls" in falling and "saw it rise instead" in falling and "as in the original" not in falling
+    flat = C.kl_caption({"val_kl": [10.0, 10.1, 10.2]}, original_saw_rise=False)
+    assert "flat" in flat and "original" not in flat
+
+
+def test_loss_caption_tells_whether_early_stopping_fired():
+    fired = C.loss_caption({"val_loss": [5, 4, 3, 3.5, 3.6, 3.7, 3.8], "epoch": list(range(1, 8)), "best_epoch": 3}, 4, 20)
+    assert "minimum is at epoch 3" in fired and "early stopping (patience 4) ended training at epoch 7" in fired
+    assert "kept the model of epoch 3" in fired
+    ran_out = C.loss_caption({"val_loss": [5, 4, 3], "epoch": [1, 2, 3], "best_epoch": 3}, 4, 3)
+    assert "no early stop" in ran_out and "last epoch is the best" in ran_out and "ended training" not in ran_out
+    cut = C.loss_caption({"val_loss": [5, 4, 4.5], "epoch": [1, 2, 3], "best_epoch": 2}, 4, 10)
+    assert "cut short" in cut and "early stopping" in cut
+
+
+def test_collapse_caption_needs_one_confident_class():
+    base = {"g_params": 1000}
+    collapsed = C.collapse_caption(base | {"class_histogram": [0, 0.95, 0.05] + [0] * 7, "top_confident_share": 0.93}, MNIST, "D")
+    assert collapsed.startswith("Mode collapse") and "digit 1 in 95 %" in collapsed
+    noise = C.collapse_caption(base | {"class_histogram": [0, 0.95, 0.05] + [0] * 7, "top_confident_share": 0.2}, MNIST, "D")
+    assert "not a clear digit" in noise and not noise.startswith("Mode collapse")
+    spread = C.collapse_caption(base | {"class_histogram": [0.1] * 10, "top_confident_share": 0.1}, FASHION, "D")
+    assert spread.startswith("No collapse") and "10 of 10 classes" in spread and "T-shirt/top" in spread
+
+
+def test_capacity_caption_says_whether_coverage_rises_with_width():
+    rows = [{"width": w, "modes": m, "is": s, "n": 2000} for w, m, s in [(8, 3, 2.0), (16, 6, 4.0), (32, 10, 7.0), (128, 10, 8.5)]]
+    assert "rise with width" in C.capacity_caption(rows, MNIST)
+    inverted = [dict(r, modes=m) for r, m in zip(rows, (10, 6, 4, 2))]
+    assert "do not rise steadily with width" in C.capacity_caption(inverted, MNIST)
+
+
+def test_latent_caption_reports_separation_from_the_numbers():
+    stats = {"knn_accuracy": 0.55, "k": 5, "dims": 2, "confused_pairs": [(4, 9, 80), (3, 5, 50)]}
+    heavy = C.latent_caption(stats, MNIST)
+    assert "recovers 55 % of the test labels" in heavy and "overlap heavily" in heavy and "4/9" in heavy
+    assert "largely separated" in C.latent_caption(stats | {"knn_accuracy": 0.95}, MNIST)
+    assert "Pullover/Coat" in C.latent_caption(stats | {"confused_pairs": [(2, 4, 10)]}, FASHION)
+
+
+def test_loss_comparison_caption_names_who_converged_and_who_never_did():
+    rows = [{"loss": "bce", "steps_to_is8": 100, "steps_to_is9": 400, "is_wobble": 0.05},
+            {"loss": "wgan", "steps_to_is8": 600, "steps_to_is9": None, "is_wobble": 0.2},
+            {"loss": "wgan-gp", "steps_to_is8": 200, "steps_to_is9": 500, "is_wobble": 0.01}]
+    text = C.loss_comparison_caption(rows)
+    assert "bce reached IS 8 first (100" in text and "wgan never did" in text and "wgan-gp is the steadiest" in text
+    flipped = C.loss_comparison_caption([dict(r, steps_to_is8=None, steps_to_is9=None) for r in rows])
+    assert "none reached IS 8" in flipped and "none reached IS 9" in flipped
+
+
+def test_samples_caption_uses_the_dataset_vocabulary():
+    metrics = {"n": 10000, "class_histogram": [0.5] + [0.5 / 9] * 9, "max_prob": 0.97}
+    assert "the largest, digit 0, 50 %" in C.samples_caption("GAN", metrics, MNIST)
+    text = C.samples_caption("GAN", metrics, FASHION)
+    assert "T-shirt/top" in text and "digit" not in text
