@@ -196,9 +196,9 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, tiny_mnist_dir,
     real_d_loss = L.d_loss
     calls = {"n": 0}
 
-    def poisoned(name, r, f):
+    def poisoned(name, r, f, *rest):
         calls["n"] += 1
-        out = real_d_loss(name, r, f)
+        out = real_d_loss(name, r, f, *rest)
         return out * float("nan") if calls["n"] == 5 else out
 
     monkeypatch.setattr(L, "d_loss", poisoned)
@@ -257,3 +257,27 @@ def test_probe_schedule_is_dense_inside_its_window_then_regular():
     # inside the window only the dense schedule runs (no extra regular probe at 20 s)
     t = T.GANTrainConfig(probe_seconds=20.0, probe_dense_seconds=6.0, probe_dense_until=30.0)
     assert [T.next_probe_time(t, s) for s in (0.0, 18.0, 24.0, 29.0, 30.0)] == pytest.approx([6, 24, 30, 30, 40])
+
+
+def test_label_smoothing_and_r1_on_known_inputs():
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5])
+    smoothed = L.d_loss("bce", real, fake, real_target=0.9)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(real, torch.full((2,), 0.9)) + torch.nn.functional.softplus(fake).mean()
+    assert torch.allclose(smoothed, expected) and torch.allclose(L.d_loss("bce", real, fake), L.d_loss("bce", real, fake, 1.0))
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1, bias=False))  # D(x) = w.x: grad = w everywhere
+    torch.nn.init.constant_(critic[1].weight, 0.01)
+    assert L.r1_penalty(lambda x: critic(x).squeeze(1), torch.rand(3, 1, 28, 28)).item() == pytest.approx(784 * 1e-4, rel=1e-5)
+
+
+def test_mlp_generator_and_keras_initialisation():
+    g, d = build(GANModelConfig(g_channels=(32,), init="keras"))
+    assert g(torch.randn(5, 100)).shape == (5, 1, 28, 28) and sum(p.numel() for p in g.parameters()) == 100 * 32 + 32 + 32 * 784 + 784
+    conv = d.features[0]
+    bound = (6 / (1 * 9 + 64 * 9)) ** 0.5  # glorot-uniform of a 3x3 conv 1 -> 64
+    top = float(conv.weight.detach().abs().max())
+    assert 0.9 * bound < top <= bound
+    assert all(float(m.bias.detach().abs().max()) == 0.0 for m in d.modules() if isinstance(m, torch.nn.Conv2d))
+    torch_init = build(GANModelConfig())[1].features[0]
+    assert float(torch_init.bias.detach().abs().max()) > 0  # PyTorch's default: non-zero biases
+    with pytest.raises(MnistgenError, match="model.init"):
+        GANModelConfig(init="xavier")

@@ -27,21 +27,26 @@ def test_loss_caption_tells_whether_early_stopping_fired():
     assert "cut short" in cut and "early stopping" in cut
 
 
-def test_collapse_caption_needs_one_confident_class():
-    base = {"g_params": 1000}
-    collapsed = C.collapse_caption(base | {"class_histogram": [0, 0.95, 0.05] + [0] * 7, "top_confident_share": 0.93}, MNIST, "D")
+def test_collapse_caption_needs_one_confident_class_on_the_data():
+    base = {"g_params": 1000, "precision": 0.9, "recall": 0.01}
+    one = [0, 0.95, 0.05] + [0] * 7
+    collapsed = C.collapse_caption(base | {"class_histogram": one, "top_confident_share": 0.93}, MNIST, "D")
     assert collapsed.startswith("Mode collapse") and "digit 1 in 95 %" in collapsed
-    noise = C.collapse_caption(base | {"class_histogram": [0, 0.95, 0.05] + [0] * 7, "top_confident_share": 0.2}, MNIST, "D")
+    noise = C.collapse_caption(base | {"class_histogram": one, "top_confident_share": 0.2}, MNIST, "D")
     assert "not a clear digit" in noise and not noise.startswith("Mode collapse")
-    spread = C.collapse_caption(base | {"class_histogram": [0.1] * 10, "top_confident_share": 0.1}, FASHION, "D")
+    blank = C.collapse_caption(base | {"class_histogram": one, "top_confident_share": 0.95, "precision": 0.0}, MNIST, "D")
+    assert not blank.startswith("Mode collapse")  # a confident class on an image far from the data (e.g. blank) is no digit
+    few = C.collapse_caption(base | {"class_histogram": [0.4, 0.3, 0.3] + [0] * 7, "top_confident_share": 0.35}, MNIST, "D")
+    assert few.startswith("Partial mode collapse") and "3 of 10 classes" in few and "short of the original" in few
+    spread = C.collapse_caption(base | {"class_histogram": [0.1] * 10, "top_confident_share": 0.1, "recall": 0.6}, FASHION, "D")
     assert spread.startswith("No collapse") and "10 of 10 classes" in spread and "T-shirt/top" in spread
 
 
 def test_capacity_caption_says_whether_coverage_rises_with_width():
     rows = [{"width": w, "modes": m, "is": s, "n": 2000} for w, m, s in [(8, 3, 2.0), (16, 6, 4.0), (32, 10, 7.0), (128, 10, 8.5)]]
-    assert "rise with width" in C.capacity_caption(rows, MNIST)
+    assert "rise with the generator's capacity" in C.capacity_caption(rows, MNIST)
     inverted = [dict(r, modes=m) for r, m in zip(rows, (10, 6, 4, 2))]
-    assert "do not rise steadily with width" in C.capacity_caption(inverted, MNIST)
+    assert "do not rise steadily" in C.capacity_caption(inverted, MNIST)
 
 
 def test_latent_caption_reports_separation_from_the_numbers():

@@ -4,6 +4,7 @@ report opens in Chromium."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -134,3 +135,23 @@ def test_report_opens_in_headless_chromium(quick_study, tmp_path):
     assert found, proc.stderr[-2000:]
     check = json.loads(found.group(1).replace("&quot;", '"'))
     assert check["broken"] == [] and check["images"] >= 10 and check["tables"] >= 3
+
+
+def test_paper_profile_runs_on_tiny_data(tiny_mnist_dir, tmp_path, monkeypatch):
+    """The original recipes (Keras defaults, the seed DCGAN for the losses, the papers' Wasserstein recipes), with the
+    quick profile's tiny work on top so that it runs in seconds."""
+    from mnistgen import study
+    from mnistgen.study.profiles import PAPER, QUICK
+
+    recipes = {k: (*PAPER.recipes.get(k, ()), *QUICK.recipes.get(k, ())) for k in {*PAPER.recipes, *QUICK.recipes}}
+    monkeypatch.setitem(study.PROFILES, "paper", dataclasses.replace(PAPER, data=QUICK.data, recipes=recipes, n=300, kid_subset=100))
+    out = tmp_path / "paper"
+    assert run_quick(out, tiny_mnist_dir, "--profile", "paper") == 0
+    state = json.loads((out / "study.json").read_text())
+    assert {k: v["status"] for k, v in state["stages"].items()} == {s.name: "done" for s in STAGES}
+    wgan = json.loads((out / "gan-losses-wgan" / "metadata.json").read_text())["hyper"]
+    assert (wgan["optimizer"], wgan["lr_d"], wgan["n_critic"], wgan["clip"]) == ("rmsprop", 5e-5, 5, 0.01)  # Arjovsky et al.
+    seed = json.loads((out / "gan-seed" / "config.json").read_text())["config"]
+    assert seed["model"]["init"] == "keras" and seed["train"]["adam_eps"] == 1e-7 and seed["train"]["logit_clip"] > 16
+    vae = json.loads((out / "vae-seed" / "config.json").read_text())["config"]
+    assert vae["train"]["lr"] == 1e-3 and vae["model"]["init"] == "keras" and vae["model"]["prior_components"] == 0

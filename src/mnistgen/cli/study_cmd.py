@@ -12,7 +12,7 @@ from mnistgen.study import PROFILES, run_study, stage_table
 
 SUBSTUDIES = {
     "compare-losses": ("evaluator", "gan-losses-bce", "gan-losses-wgan", "gan-losses-wgan-gp", "gan-losses"),
-    "gan-capacity": ("evaluator", "gan-seed", "gan-capacity"),
+    "gan-capacity": ("evaluator", "gan-losses-bce", "gan-capacity"),
 }
 
 

@@ -49,11 +49,14 @@ def defaults(name: str) -> LossDefaults:
     return DEFAULTS[check_loss(name)]
 
 
-def d_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Discriminator/critic loss (without the gradient penalty), to minimise."""
+def d_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
+    """Discriminator/critic loss (without the gradient penalty), to minimise. ``real_target`` < 1 is one-sided label
+    smoothing of the cross-entropy (Salimans et al. 2016): real images are labelled e.g. 0.9 instead of 1."""
     check_loss(name)
-    if name == "bce":  # -log D(x) - log(1 - D(G(z))), D = sigmoid(logit)
-        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+    if name == "bce":  # -t log D(x) - (1 - t) log(1 - D(x)) - log(1 - D(G(z))), D = sigmoid(logit)
+        real = F.softplus(-real_logits) if real_target == 1.0 else F.binary_cross_entropy_with_logits(
+            real_logits, torch.full_like(real_logits, real_target), reduction="none")
+        return real.mean() + F.softplus(fake_logits).mean()
     return fake_logits.mean() - real_logits.mean()  # -(E[f(x)] - E[f(G(z))])
 
 
@@ -84,6 +87,13 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     norms = grad.flatten(1).norm(2, dim=1)
     return ((norms - 1.0) ** 2).mean()
+
+
+def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    """E[||grad_x D(x)||^2] on real images (Mescheder et al. 2018): keeps the discriminator smooth on the data."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()
 
 
 @torch.no_grad()

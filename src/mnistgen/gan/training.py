@@ -59,11 +59,13 @@ def discriminator_step(s: Trainer, cache: dict, last: bool) -> tuple[torch.Tenso
     fl = fl.float()
     if t.logit_clip > 0:
         rl, fl = rl.clamp(-t.logit_clip, t.logit_clip), fl.clamp(-t.logit_clip, t.logit_clip)
-    loss_d = L.d_loss(t.loss, rl, fl)
+    loss_d = L.d_loss(t.loss, rl, fl, t.real_target)
     if q is not None:
         loss_d = loss_d + t.info_weight * L.info_loss(q, codes)
     if hp.gp_weight > 0:
         loss_d = loss_d + hp.gp_weight * L.gradient_penalty(functools.partial(d, codes=cond), real, fake)
+    if t.r1_weight > 0:
+        loss_d = loss_d + 0.5 * t.r1_weight * L.r1_penalty(functools.partial(d, codes=cond), real)
     s.opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     s.opt_d.step()

@@ -94,31 +94,36 @@ def latent_caption(stats: dict, info: DatasetInfo) -> str:
 
 
 def collapse_caption(row: dict, info: DatasetInfo, discriminator: str) -> str:
-    """Whether the smallest generator collapsed onto one recognisable class, from its samples' class histogram."""
+    """Whether the simplest generator collapsed — onto one recognisable class, or onto a few — from its samples' class
+    histogram, the classifier's confidence, and precision / recall (a collapsed generator draws real-looking items of
+    few kinds: high precision, recall near 0)."""
     hist, share_conf = row["class_histogram"], row.get("top_confident_share", 0.0)
     top = max(range(len(hist)), key=lambda k: hist[k])
-    if hist[top] >= COLLAPSE_SHARE and share_conf >= COLLAPSE_CONFIDENCE * hist[top]:
-        return (f"Mode collapse: the smallest generator ({row['g_params']:,} parameters, against the {discriminator}) draws "
-                f"{info.label(top)} in {_pct(hist[top])} of its samples, {_pct(share_conf)} of them recognised at "
-                f"confidence ≥ {COLLAPSE_CONFIDENCE}: one recognisable {info.item}, over and over.")
+    who = f"the simplest generator ({row['g_params']:,} parameters, against the {discriminator})"
+    quality = f"precision {row['precision']:.2f}, recall {row['recall']:.2f}" if "precision" in row else ""
+    if hist[top] >= COLLAPSE_SHARE and share_conf >= COLLAPSE_CONFIDENCE * hist[top] and row.get("precision", 1.0) >= 0.5:
+        return (f"Mode collapse: {who} draws {info.label(top)} in {_pct(hist[top])} of its samples, {_pct(share_conf)} of them "
+                f"recognised at confidence ≥ {COLLAPSE_CONFIDENCE} ({quality}): one recognisable {info.item}, over and over.")
     if hist[top] >= COLLAPSE_SHARE:
-        return (f"The smallest generator ({row['g_params']:,} parameters) puts {_pct(hist[top])} of its samples in one class "
-                f"({info.label(top)}), but only {_pct(share_conf)} at confidence ≥ {COLLAPSE_CONFIDENCE}: it collapsed onto "
-                f"an image the classifier merely leans towards, not a clear {info.item}.")
-    return (f"No collapse: the smallest generator ({row['g_params']:,} parameters) spreads its samples over "
-            f"{histogram_words(hist, info)}.")
+        return (f"Collapse onto one image: {who} puts {_pct(hist[top])} of its samples in one class ({info.label(top)}), but only "
+                f"{_pct(share_conf)} at confidence ≥ {COLLAPSE_CONFIDENCE} ({quality}): not a clear {info.item}.")
+    modes = sum(h >= 0.01 for h in hist)
+    if modes < len(hist) and row.get("recall", 1.0) < 0.05:
+        return (f"Partial mode collapse: {who} covers only {histogram_words(hist, info)}; {quality}: it draws a few kinds of "
+                f"{info.item} and misses the rest — short of the original's single {info.item}.")
+    return f"No collapse: {who} spreads its samples over {histogram_words(hist, info)}" + (f"; {quality}." if quality else ".")
 
 
 def capacity_caption(rows: Sequence[dict], info: DatasetInfo) -> str:
     """Do classes covered and IS rise with generator width?"""
     modes, scores = [r["modes"] for r in rows], [r["is"] for r in rows]
-    widths = " → ".join(str(r["width"]) for r in rows)
+    ladder = " → ".join(str(r["width"]) for r in rows)
     rising = all(b >= a for a, b in zip(modes, modes[1:])) and all(b >= a - 0.05 for a, b in zip(scores, scores[1:]))
-    trend = "rise with width" if rising else "do not rise steadily with width"
-    widest = rows[-1]
-    return (f"Generator width {widths}: classes covered ({' → '.join(map(str, modes))}) and IS "
-            f"({' → '.join(f'{s:.2f}' for s in scores)}) {trend}; the widest covers {widest['modes']} classes at IS "
-            f"{widest['is']:.2f} (n = {widest.get('n', '?')}).")
+    trend = "rise with the generator's capacity" if rising else "do not rise steadily with the generator's capacity"
+    top = rows[-1]
+    return (f"Generators from the simplest to the most complex ({ladder}): classes covered ({' → '.join(map(str, modes))}) and "
+            f"IS ({' → '.join(f'{s:.2f}' for s in scores)}) {trend}; the most complex covers {top['modes']} classes at IS "
+            f"{top['is']:.2f} (n = {top.get('n', '?')}).")
 
 
 def loss_comparison_caption(rows: Sequence[dict[str, Any]]) -> str:

@@ -5,7 +5,6 @@ gan-capacity`` run them on their own; the study runs their trainings as stages a
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -17,7 +16,7 @@ from mnistgen.config import apply_overrides
 from mnistgen.datasets import DatasetInfo
 from mnistgen.errors import MnistgenError
 from mnistgen.family import draw
-from mnistgen.metrics import Evaluator, prob_scores
+from mnistgen.metrics import Evaluator, precision_recall, prob_scores
 from mnistgen.study import captions
 from mnistgen.study.figures import plot_capacity, save_collapse_grid, save_loss_grids
 
@@ -92,11 +91,20 @@ def loss_comparison(runs: dict[str, Path], out: Path, title: str) -> dict[str, A
             "caption": captions.loss_comparison_caption(rows)}
 
 
-def capacity_config(width: int, base: str = "seed-fast") -> gan.GANRunConfig:
-    """The ``base`` preset with a generator of width ``width`` (all its channel counts); the discriminator is unchanged."""
-    cfg = gan.configure(base)
-    channels = tuple(width for _ in cfg.model.g_channels)
-    return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, g_channels=channels))
+# The capacity ladder: generators from the `tiny` preset (latent 1, channels 16-8-4, no cluster code) to the `fast`
+# preset (latent 32, channels 128-64-32, 200 cluster codes), all against the fast preset's discriminator. The top rung
+# is the loss comparison's cross-entropy run itself.
+LADDER = {
+    "z 1, 16-8-4": ("tiny", ()),
+    "z 2, 32-16-8": ("tiny", ("model.z_dim=2", "model.g_channels=32,16,8")),
+    "z 8, 64-32-16": ("tiny", ("model.z_dim=8", "model.g_channels=64,32,16")),
+}
+
+
+def ladder_config(rung: str) -> gan.GANRunConfig:
+    """The run config of a rung of the ladder (see LADDER); the discriminator is the fast preset's throughout."""
+    preset, overrides = LADDER[rung]
+    return apply_overrides(gan.configure(preset), list(overrides))
 
 
 @torch.no_grad()
@@ -110,37 +118,34 @@ def class_scores(run: Path, evaluator: Evaluator, n: int = 2000, seed: int = 0) 
             "max_prob": s["max_prob"], "top_class": top, "top_confident_share": confident, "n": n}
 
 
-def sweep_row(run: Path, width: int | str, evaluator: Evaluator, n: int) -> dict[str, Any]:
+def sweep_row(run: Path, rung: str, evaluator: Evaluator, n: int) -> dict[str, Any]:
+    """A ladder rung's row: parameters, steps, and the class scores and precision/recall of ``n`` of its samples."""
     g, d = gan.build(gan.load_config(run)[0].model)
     steps = rundir.read_json(run / rundir.HISTORY)["step"][-1]
-    return {"width": width, "g_params": gan.count_params(g), "d_params": gan.count_params(d), "steps": steps,
-            "run_dir": run.name} | class_scores(run, evaluator, n)
+    images = draw(gan.load_sampler(run, torch.device("cpu")), n, 0)
+    precision, recall = precision_recall(evaluator.reference.features, evaluator.features(images), k=3,
+                                         real_radii=evaluator.reference.radii(3))
+    return {"width": rung, "g_params": gan.count_params(g), "d_params": gan.count_params(d), "steps": steps,
+            "run_dir": str(run), "precision": precision, "recall": recall} | class_scores(run, evaluator, n)
 
 
 CAPACITY_HEADERS = ["generator", "G params", "D params", "G steps", "IS (n = {n})", "modes ≥ 1 %", "class-KL",
                     "top class share", "of it at confidence ≥ 0.9"]
 
 
-def capacity_result(rows: list[dict], collapse: dict, runs: tuple[Path, Path], out: Path, info: DatasetInfo,
-                    discriminator: str) -> dict[str, Any]:
-    """The sweep's table, its figures and captions, from the scored rows (widest last), the too-weak generator's row,
-    and the run directories of the too-weak and the widest generator (``runs``)."""
-    n = rows[-1]["n"]
-    every = [collapse, *rows]
-    table = {"headers": [h.format(n=n) for h in CAPACITY_HEADERS],
-             "rows": [[str(r["width"]), r["g_params"], r["d_params"], r["steps"], r["is"], r["modes"], r["class_kl"],
-                       max(r["class_histogram"]), r["top_confident_share"]] for r in every]}
+def capacity_result(rows: list[dict], out: Path, info: DatasetInfo, discriminator: str) -> dict[str, Any]:
+    """The ladder's table, its figures and captions, from the scored rows (simplest first): the simplest generator is the
+    too-weak one, the last the most complex."""
+    table = {"headers": [h.format(n=rows[-1]["n"]) for h in CAPACITY_HEADERS],
+             "rows": [[r["width"], r["g_params"], r["steps"], r["is"], r["modes"], r["class_kl"], max(r["class_histogram"]),
+                       r["top_confident_share"], r["precision"], r["recall"]] for r in rows]}
     figures = [
         (plot_capacity(rows, out / "capacity.png", f"Generator capacity vs quality (fixed {discriminator})"),
          captions.capacity_caption(rows, info)),
-        (save_collapse_grid(*runs, out / "collapse.png", info),
-         captions.collapse_caption(collapse, info, discriminator)),
+        (save_collapse_grid(Path(rows[0]["run_dir"]), Path(rows[-1]["run_dir"]), out / "collapse.png", info),
+         captions.collapse_caption(rows[0], info, discriminator)),
     ]
-    return {"rows": every, "table": table, "figures": [(str(p), c) for p, c in figures]}
-
-
-def widths_config(base: str, widths: Sequence[int], overrides: Sequence[str] = ()) -> dict[int, gan.GANRunConfig]:
-    return {w: apply_overrides(capacity_config(w, base), list(overrides)) for w in sorted(set(widths))}
+    return {"rows": rows, "table": table, "figures": [(str(p), c) for p, c in figures]}
 
 
 @torch.no_grad()

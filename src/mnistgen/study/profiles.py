@@ -21,8 +21,6 @@ class Profile:
     recipes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # stage -> overrides of its preset
     loss_preset: str = "fast"  # the GAN preset the three losses are compared on
     seed_gan_preset: str = "seed-fast"  # the recipe the study's seed DCGAN trains with
-    sweep_widths: tuple[int, ...] = (8, 16, 32, 64)  # generator widths of the capacity sweep (the seed DCGAN's 128 on top)
-    sweep_steps: int = 0  # 0: the seed DCGAN recipe's steps
 
 
 FULL = Profile("full", "the default: every phenomenon of the study, fixed work sized for minutes on a 2-core CPU",
@@ -41,14 +39,14 @@ QUICK = Profile(
         "gan-losses-bce": _QUICK_GAN, "gan-losses-wgan": _QUICK_GAN, "gan-losses-wgan-gp": _QUICK_GAN,
         "gan-seed": _QUICK_GAN, "gan-capacity": _QUICK_GAN,
     },
-    sweep_widths=(2, 4, 8),
 )
 
 # The original study's recipes (docs/original-study.md): Keras defaults, Adam 1e-3 for the VAE with early stopping
 # on up to 100 epochs of the full training set, the DCGAN with Adam 2e-4 / beta1 0.5, batch 256, 100 epochs, and the
 # Wasserstein losses with their papers' recipes on that same model.
 _PAPER_VAE = ("model.init=keras", "train.schedule=constant", "train.lr=1e-3", "train.adam_eps=1e-7", "train.epochs=100",
-              "train.batch_size=128", "train.beta=1.0", "data.limit=0", "data.val_size=5000", "model.prior_components=0")
+              "train.epoch_images=0", "train.batch_size=128", "train.beta=1.0", "data.limit=0", "data.val_size=5000",
+              "model.prior_components=0", "train.warm_start=")
 PAPER = Profile(
     "paper", "the original study's recipes (100 GAN epochs at batch 256: hours on a CPU, minutes on a GPU)",
     n=10000, kid_subset=1000,

@@ -14,7 +14,7 @@ from mnistgen.rundir import read_json
 from mnistgen.sampling import sample_images
 from mnistgen.study import captions
 from mnistgen.study.core import Stage, Study
-from mnistgen.study.gan_studies import capacity_config, capacity_result, code_purity, loss_comparison, sweep_row
+from mnistgen.study.gan_studies import LADDER, capacity_result, code_purity, ladder_config, loss_comparison, sweep_row
 
 ORIGINAL_GAN_IMAGES = 23_400 * 256  # the original recipe: 100 epochs of 234 batches of 256
 
@@ -58,10 +58,11 @@ def _vae_blocks(study: Study, preset: str, run: Path, metrics: dict, cfg: vae.VA
     return blocks
 
 
-def _vae(preset: str, label: str):
+def _vae(preset: str, label: str, warm_from: str | None = None):
     def run(study: Study) -> dict[str, Any]:
         name = f"vae-{preset}"
-        cfg = study.configure(vae.configure(preset), name)
+        extra = (f"train.warm_start={study.out / warm_from}",) if warm_from else ()
+        cfg = study.configure(vae.configure(preset), name, extra)
         run_dir, summary = study.train(vae.FAMILY, cfg, name, preset)
         metrics = study.score_run(run_dir)
         per_epoch = summary["epoch_images"]
@@ -112,16 +113,18 @@ def _losses(study: Study) -> dict[str, Any]:
 
 
 def _capacity(study: Study) -> dict[str, Any]:
-    ev, base, out = study.get_evaluator(), study.profile.seed_gan_preset, study.out / "gan-capacity"
+    ev, out = study.get_evaluator(), study.out / "gan-capacity"
     rows = []
-    for width in study.profile.sweep_widths:
-        cfg = study.configure(capacity_config(width, base), "gan-capacity")
-        run_dir, _ = study.train(gan.FAMILY, cfg, f"gan-capacity/width-{width}", base, probe=None)
-        rows.append(sweep_row(run_dir, width, ev, n=2000))
-    widest = study.out / "gan-seed"  # the study's seed DCGAN is the sweep's widest generator
-    rows.append(sweep_row(widest, gan.load_config(widest)[0].model.g_channels[0], ev, n=2000))
-    tiny, _ = study.train(gan.FAMILY, study.configure(gan.configure("tiny"), "gan-capacity"), "gan-capacity/tiny", "tiny", probe=None)
-    result = capacity_result(rows, sweep_row(tiny, "tiny", ev, n=2000), (tiny, widest), out, study.info, "seed discriminator")
+    for rung in LADDER:
+        cfg = study.configure(ladder_config(rung), "gan-capacity")
+        run_dir, _ = study.train(gan.FAMILY, cfg, f"gan-capacity/{rung.replace(', ', '-').replace(' ', '')}", LADDER[rung][0],
+                                 probe=None)
+        rows.append(sweep_row(run_dir, rung, ev, n=2000))
+    top = study.out / "gan-losses-bce"  # the most complex generator: the fast preset, trained for the loss comparison
+    rows.append(sweep_row(top, f"{study.profile.loss_preset} (z 32, 128-64-32, 200 clusters)", ev, n=2000))
+    result = capacity_result(rows, out, study.info, f"{study.profile.loss_preset} discriminator")
+    for row in result["rows"]:
+        row["run_dir"] = Path(row["run_dir"]).relative_to(study.out).as_posix()
     return result | {"blocks": [{"table": result["table"]}] + [fig(study, p, c) for p, c in result.pop("figures")]}
 
 
@@ -153,13 +156,13 @@ STAGES = [
     Stage("vae-conv", "VAE, strong convolutional preset (mixture prior)", "vae", _vae("conv", "VAE (conv)"), ("evaluator",), 1.5),
     Stage("vae-seed", "VAE, the study's LSTM / tiny-decoder networks (latent 10), with early stopping", "vae",
           _vae("seed", "VAE (seed)"), ("evaluator",), 1.2),
-    Stage("vae-seed-2d", "VAE, the seed networks with a 2-D latent (the latent map)", "vae", _vae("seed-2d", "VAE (seed, 2-D)"),
-          ("evaluator",), 0.8),
+    Stage("vae-seed-2d", "VAE, the seed networks with a 2-D latent (the latent map), started from the 10-D one", "vae",
+          _vae("seed-2d", "VAE (seed, 2-D)", warm_from="vae-seed"), ("evaluator", "vae-seed"), 0.5),
     _loss_stage("bce", 1.2), _loss_stage("wgan", 1.2), _loss_stage("wgan-gp", 2.0),
     Stage("gan-losses", "cross-entropy vs Wasserstein at equal work: convergence and stability", "gan", _losses),
     Stage("gan-seed", "GAN, the study's seed DCGAN (its architecture exactly, a fast recipe)", "gan",
           lambda s: _gan("gan-seed", s.profile.seed_gan_preset, "bce", "GAN (seed DCGAN)", True)(s), ("evaluator",), 2.5),
-    Stage("gan-capacity", "generator capacity vs mode collapse (the seed discriminator fixed)", "gan", _capacity,
-          ("evaluator", "gan-seed"), 1.0),
+    Stage("gan-capacity", "generator capacity vs mode collapse (one discriminator, simpler and simpler generators)", "gan",
+          _capacity, ("evaluator", "gan-losses-bce"), 1.0),
     Stage("comparison", "qualitative comparison figure", "comparison", _comparison, needs=("evaluator",)),
 ]

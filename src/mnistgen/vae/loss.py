@@ -45,11 +45,19 @@ def vae_loss(
     beta: float = 1.0,
     kl_weight: float = 1.0,
     logits: bool = True,
+    free_bits: float = 0.0,
 ) -> VAELoss:
-    """The three terms, each a scalar: total = recon + beta * kl_weight * kl (kl_weight: warm-up factor)."""
+    """The three terms, each a scalar: total = recon + beta * kl_weight * kl (kl_weight: warm-up factor).
+
+    ``free_bits`` > 0 (Kingma et al. 2016): the KL of each latent dimension, averaged over the batch, is optimised
+    only above that many nats, so no dimension is pushed all the way onto the prior (posterior collapse). The reported
+    ``kl`` is always the plain KL.
+    """
     recon = reconstruction_bce(output, target, logits=logits).mean()
-    kl = kl_to_standard_normal(mu, logvar).mean()
-    return VAELoss(recon + (beta * kl_weight) * kl, recon, kl)
+    per_dim = -0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp()).mean(0)  # (d,) batch-mean KL of each dimension
+    kl = per_dim.sum()
+    optimised = per_dim.clamp(min=free_bits).sum() if free_bits > 0 else kl
+    return VAELoss(recon + (beta * kl_weight) * optimised, recon, kl)
 
 
 def kl_warmup(step: int, warmup_steps: int) -> float:

@@ -53,7 +53,7 @@ class GaussianMixture(nn.Module):
         return torch.logsumexp(self._log_joint(x, self.log_weights.double(), self.means.double(), self.scale_tril.double()), 1).to(z.dtype)
 
     @torch.no_grad()
-    def fit(self, codes: torch.Tensor, *, iterations: int = 100, tol: float = 1e-4, seed: int = 0,
+    def fit(self, codes: torch.Tensor, *, iterations: int = 100, tol: float = 1e-3, seed: int = 0,
             reg: float = 1e-4, restarts: int = 1) -> dict[str, float | int | bool]:
         """EM on ``codes`` (N, d) with scikit-learn's ``GaussianMixture`` (full covariances, k-means++ initialisation,
         seeded); the fitted weights, means and Cholesky factors become this module's buffers.

@@ -128,17 +128,33 @@ def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Split
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, eps=tc.adam_eps)
     loop = _Loop(cfg, run_dir, device, splits, preset, model, optimizer, EarlyStopping(tc.patience, tc.min_delta), started)
     loop.history = {k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]}
+    if ckpt is None and tc.warm_start:
+        loop.history["warm_start"] = warm_start(model, tc.warm_start)
     if ckpt is not None:
         load_module_state(model, ckpt["models"]["vae"], "VAE")
         optimizer.load_state_dict(ckpt["optimizers"]["adam"])
         state = ckpt["state"]
         loop.epoch, loop.step, loop.prior_seconds = int(state["epoch"]), int(state["step"]), float(state["train_seconds"])
         loop.stopper.load_state_dict(state["stopper"])
-        loop.history = {k: list(v) for k, v in state["history"].items()}
+        loop.history = {k: list(v) if isinstance(v, list) else v for k, v in state["history"].items()}
         set_rng_state(ckpt["rng"])
     if tc.channels_last:
         loop.model = model.to(memory_format=torch.channels_last)
     return loop
+
+
+def warm_start(model: VAE, run_dir: str) -> dict[str, Any]:
+    """Copy the weights of another VAE run's best checkpoint that have this model's names and shapes (e.g. the 10-D seed
+    VAE into the 2-D one: all but the heads to mu and log var and the decoder's first layer); returns what was copied."""
+    path = Path(run_dir) / rundir.BEST
+    if not path.is_file():
+        raise MnistgenError(f"train.warm_start: {run_dir} holds no finished VAE run (no {rundir.BEST})")
+    source, own = load_checkpoint(path, KIND)["models"]["vae"], model.state_dict()
+    copied = [k for k, v in source.items() if k.startswith(("encoder.", "decoder.")) and k in own and own[k].shape == v.shape]
+    if not copied:
+        raise MnistgenError(f"train.warm_start: no weights of {run_dir} fit this model")
+    model.load_state_dict({k: source[k] for k in copied}, strict=False)
+    return {"from": str(run_dir), "tensors": copied}
 
 
 def _checkpoint(loop: _Loop, path: Path) -> None:
@@ -169,7 +185,7 @@ def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
             group["lr"] = lr_at(loop.step, total_steps, tc)
         weight = kl_warmup(loop.step, warmup_steps)
         out = model(x, noise)
-        terms = vae_loss(out.logits, x, out.mu, out.logvar, beta=tc.beta, kl_weight=weight)
+        terms = vae_loss(out.logits, x, out.mu, out.logvar, beta=tc.beta, kl_weight=weight, free_bits=tc.free_bits)
         if tc.mmd:
             terms = terms._replace(total=terms.total + tc.mmd * mmd_to_standard_normal(out.z, noise))
         if not torch.isfinite(terms.total):
