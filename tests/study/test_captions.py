@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mnistgen.datasets import describe
 from mnistgen.study import captions as C
+from mnistgen.study.content import first_sentence
 
 MNIST, FASHION = describe("mnist"), describe("fashion-mnist")
 
@@ -37,8 +38,11 @@ def test_collapse_caption_needs_one_confident_class_on_the_data():
     blank = C.collapse_caption(base | {"class_histogram": one, "top_confident_share": 0.95, "precision": 0.0}, MNIST, "D")
     assert not blank.startswith("Mode collapse")  # a confident class on an image far from the data (e.g. blank) is no digit
     few = C.collapse_caption(base | {"class_histogram": [0.4, 0.3, 0.3] + [0] * 7, "top_confident_share": 0.35}, MNIST, "D")
-    assert few.startswith("Partial mode collapse") and "3 of 10 classes" in few and "short of the original" in few
+    assert few.startswith("Partial mode collapse") and "short of the original" in few
+    assert "covers only 3 of 10 classes (each at least 1 % of its samples; the largest, digit 0, 40 %)" in few
     spread = C.collapse_caption(base | {"class_histogram": [0.1] * 10, "top_confident_share": 0.1, "recall": 0.6}, FASHION, "D")
+    few_fashion = C.collapse_caption(base | {"class_histogram": [0.4, 0.3, 0.3] + [0] * 7, "top_confident_share": 0.35}, FASHION, "D")
+    assert "not onto a single item of clothing" in few_fashion and "original" not in few_fashion
     assert spread.startswith("No collapse") and "10 of 10 classes" in spread and "T-shirt/top" in spread
 
 
@@ -58,13 +62,15 @@ def test_latent_caption_reports_separation_from_the_numbers():
 
 
 def test_loss_comparison_caption_names_who_converged_and_who_never_did():
-    rows = [{"loss": "bce", "steps_to_is8": 100, "steps_to_is9": 400, "is_wobble": 0.05},
-            {"loss": "wgan", "steps_to_is8": 600, "steps_to_is9": None, "is_wobble": 0.2},
-            {"loss": "wgan-gp", "steps_to_is8": 200, "steps_to_is9": 500, "is_wobble": 0.01}]
+    rows = [{"loss": "bce", "targets": [8.0, 9.0], "steps_to": [100, 400], "is_wobble": 0.05},
+            {"loss": "wgan", "targets": [8.0, 9.0], "steps_to": [600, None], "is_wobble": 0.2},
+            {"loss": "wgan-gp", "targets": [8.0, 9.0], "steps_to": [200, 500], "is_wobble": 0.01}]
     text = C.loss_comparison_caption(rows)
     assert "bce reached IS 8 first (100" in text and "wgan never did" in text and "wgan-gp is the steadiest" in text
-    flipped = C.loss_comparison_caption([dict(r, steps_to_is8=None, steps_to_is9=None) for r in rows])
+    flipped = C.loss_comparison_caption([dict(r, steps_to=[None, None]) for r in rows])
     assert "none reached IS 8" in flipped and "none reached IS 9" in flipped
+    close = C.loss_comparison_caption([dict(r, is_wobble=w) for r, w in zip(rows, (0.030, 0.2, 0.029))])
+    assert "wgan-gp and bce are about equally steady" in close and "steadiest" not in close
 
 
 def test_samples_caption_uses_the_dataset_vocabulary():
@@ -72,3 +78,9 @@ def test_samples_caption_uses_the_dataset_vocabulary():
     assert "the largest, digit 0, 50 %" in C.samples_caption("GAN", metrics, MNIST)
     text = C.samples_caption("GAN", metrics, FASHION)
     assert "T-shirt/top" in text and "digit" not in text
+
+
+def test_first_sentence_keeps_decimals_whole():
+    assert first_sentence("Samples at confidence 0.98. Then more.") == "Samples at confidence 0.98"
+    assert first_sentence("IS 9.12 (n = 2000); classes rise") == "IS 9.12 (n = 2000)"
+    assert first_sentence("One sentence only.") == "One sentence only"

@@ -18,7 +18,7 @@ def history(probes, d_loss, loss="bce"):
 def test_summarize_convergence_in_steps_and_images_and_stability():
     s = S.summarize(history([(3, 5.0), (6, 8.5), (7, 9.0), (9, 7.0)], [1.0] * 6 + [0.0, 2.0, 0.0]), batch=32, n_critic=5)
     assert (s["steps"], s["images"], s["real_images"]) == (9, 288, 1440)
-    assert (s["steps_to_is8"], s["steps_to_is9"], s["images_to_is8"], s["images_to_is9"]) == (6, 7, 192, 224)
+    assert (s["targets"], s["steps_to"], s["images_to"]) == ([8.0, 9.0], [6, 7], [192, 224])
     assert s["final_is"] == 7.0 and s["best_is"] == 9.0
     assert s["is_std"] == pytest.approx(np.std([8.5, 9.0, 7.0]))  # the probes of the last third (steps >= 6)
     t, y = np.array([6.0, 7.0, 9.0]), np.array([8.5, 9.0, 7.0])
@@ -28,4 +28,6 @@ def test_summarize_convergence_in_steps_and_images_and_stability():
     climbing = S.summarize(history([(i, 1.0 + i) for i in range(1, 10)], [1.0] * 9), batch=32, n_critic=1)
     assert climbing["is_std"] > 0.5 and climbing["is_wobble"] == pytest.approx(0.0, abs=1e-9)  # a climb is not a wobble
     never = S.summarize(history([(3, 2.0), (9, 7.9)], [1.0] * 9), batch=32, n_critic=1)
-    assert never["steps_to_is8"] is None and never["images_to_is8"] is None
+    assert never["steps_to"] == [None, None] and never["images_to"] == [None, None]
+    fashion = S.summarize(history([(3, 6.6), (6, 7.1), (9, 6.9)], [1.0] * 9), batch=32, n_critic=1, targets=(6.5, 7.0))
+    assert fashion["steps_to"] == [3, 6]  # a dataset's own targets (Fashion-MNIST's real images score lower)

@@ -34,7 +34,7 @@ def register(commands, train_targets) -> None:
     s = commands.add_parser("sweep", help="parameter sweeps (gan-capacity)")
     targets = s.add_subparsers(dest="sweep", metavar="SWEEP", parser_class=type(c))
     s.set_defaults(func=lambda args: _missing(s))
-    w = targets.add_parser("gan-capacity", help="generators of growing width against the seed discriminator, and a too-weak one")
+    w = targets.add_parser("gan-capacity", help="a ladder of generators, from one too weak for its discriminator to the fast one: collapse vs capacity")
     _common(w)
     w.set_defaults(func=lambda args: run(args, "gan-capacity"))
 

@@ -17,6 +17,7 @@ from mnistgen.data import load_dataset
 from mnistgen.errors import MnistgenError
 from mnistgen.rundir import write_json
 from mnistgen.runtime import environment, resolve_device
+from mnistgen.study.content import stage_seconds
 from mnistgen.study.core import STATE, Stage, Study, caps, execute, load_state
 from mnistgen.study.profiles import FULL, PAPER, PROFILES, QUICK, Profile
 from mnistgen.study.report import write_report
@@ -81,7 +82,7 @@ def stage_table(state: dict) -> str:
     rows = [f"{'stage':<18} {'status':<8} {'work':<34} {'wall':>8}"]
     for name, s in state.get("stages", {}).items():
         rows.append(f"{name:<18} {s.get('status', '?'):<8} {work_words(s.get('result') or {}):<34} {s.get('seconds', 0) or 0:>7.1f}s")
-    rows.append(f"{'total':<18} {'':<8} {'':<34} {state.get('wall_seconds', 0):>7.1f}s")
+    rows.append(f"{'total':<18} {'':<8} {'':<34} {stage_seconds(state):>7.1f}s")
     return "\n".join(rows)
 
 

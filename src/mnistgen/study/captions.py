@@ -63,7 +63,14 @@ def histogram_words(hist: Sequence[float], info: DatasetInfo) -> str:
     """'10 classes (largest: digit 1, 14 %)'."""
     modes = sum(h >= 0.01 for h in hist)
     top = max(range(len(hist)), key=lambda k: hist[k])
-    return f"{modes} of 10 classes hold at least 1 % of them (the largest, {info.label(top)}, {_pct(hist[top])})"
+    return f"{modes} of {len(hist)} classes hold at least 1 % of them (the largest, {info.label(top)}, {_pct(hist[top])})"
+
+
+def coverage_words(hist: Sequence[float], info: DatasetInfo) -> str:
+    """'8 of 10 classes (each at least 1 % of its samples; the largest, digit 5, 29 %)'."""
+    modes = sum(h >= 0.01 for h in hist)
+    top = max(range(len(hist)), key=lambda k: hist[k])
+    return f"{modes} of {len(hist)} classes (each at least 1 % of its samples; the largest, {info.label(top)}, {_pct(hist[top])})"
 
 
 def samples_caption(what: str, metrics: dict, info: DatasetInfo, how: str = "") -> str:
@@ -102,16 +109,17 @@ def collapse_caption(row: dict, info: DatasetInfo, discriminator: str) -> str:
     who = f"the simplest generator ({row['g_params']:,} parameters, against the {discriminator})"
     quality = f"precision {row['precision']:.2f}, recall {row['recall']:.2f}" if "precision" in row else ""
     if hist[top] >= COLLAPSE_SHARE and share_conf >= COLLAPSE_CONFIDENCE * hist[top] and row.get("precision", 1.0) >= 0.5:
-        return (f"Mode collapse: {who} draws {info.label(top)} in {_pct(hist[top])} of its samples, {_pct(share_conf)} of them "
-                f"recognised at confidence ≥ {COLLAPSE_CONFIDENCE} ({quality}): one recognisable {info.item}, over and over.")
+        return (f"Mode collapse: {who} draws {info.label(top)} in {_pct(hist[top])} of its samples ({_pct(share_conf)} of all "
+                f"samples recognised as it at confidence ≥ {COLLAPSE_CONFIDENCE}; {quality}): one recognisable {info.item}, over and over.")
     if hist[top] >= COLLAPSE_SHARE:
         return (f"Collapse onto one image: {who} puts {_pct(hist[top])} of its samples in one class ({info.label(top)}), but only "
                 f"{_pct(share_conf)} at confidence ≥ {COLLAPSE_CONFIDENCE} ({quality}): not a clear {info.item}.")
     modes = sum(h >= 0.01 for h in hist)
     if modes < len(hist) and row.get("recall", 1.0) < 0.05:
-        return (f"Partial mode collapse: {who} covers only {histogram_words(hist, info)}; {quality}: it draws a few kinds of "
-                f"{info.item} and misses the rest — short of the original's single {info.item}.")
-    return f"No collapse: {who} spreads its samples over {histogram_words(hist, info)}" + (f"; {quality}." if quality else ".")
+        return (f"Partial mode collapse: {who} covers only {coverage_words(hist, info)}; {quality}: it draws a few kinds of "
+                f"{info.item} and misses the rest" + (f" — short of the original's single {info.item}." if info.original else
+                                                     f", but not onto a single {info.item}."))
+    return f"No collapse: {who} spreads its samples over {coverage_words(hist, info)}" + (f"; {quality}." if quality else ".")
 
 
 def capacity_caption(rows: Sequence[dict], info: DatasetInfo) -> str:
@@ -127,22 +135,25 @@ def capacity_caption(rows: Sequence[dict], info: DatasetInfo) -> str:
 
 
 def loss_comparison_caption(rows: Sequence[dict[str, Any]]) -> str:
-    """Which loss converged faster (steps to IS 8 / 9) and which is steadier (IS spread about its trend, last third)."""
-    def first(key: str, target: int) -> str:
-        reached = [r for r in rows if r.get(key) is not None]
+    """Which loss converged faster (steps to each target IS) and which is steadier (IS spread about its trend, last third)."""
+    def first(i: int, target: float) -> str:
+        reached = [r for r in rows if r["steps_to"][i] is not None]
         if not reached:
-            return f"none reached IS {target}"
-        best = min(reached, key=lambda r: r[key])
-        missing = [r["loss"] for r in rows if r.get(key) is None]
-        return (f"{best['loss']} reached IS {target} first ({best[key]:,} generator steps)"
+            return f"none reached IS {target:g}"
+        best = min(reached, key=lambda r: r["steps_to"][i])
+        missing = [r["loss"] for r in rows if r["steps_to"][i] is None]
+        return (f"{best['loss']} reached IS {target:g} first ({best['steps_to'][i]:,} generator steps)"
                 + (f"; {', '.join(missing)} never did" if missing else ""))
 
-    parts = [first("steps_to_is8", 8), first("steps_to_is9", 9)]
+    parts = [first(i, t) for i, t in enumerate(rows[0]["targets"])] if rows else []
     steady = [r for r in rows if r.get("is_wobble") is not None]
     if steady:
-        calm = min(steady, key=lambda r: r["is_wobble"])
-        others = ", ".join(f"{r['loss']} {r['is_wobble']:.3f}" for r in steady if r is not calm)
-        parts.append(f"{calm['loss']} is the steadiest in sample quality over the last third (IS std about its trend "
+        ranked = sorted(steady, key=lambda r: r["is_wobble"])
+        calm, runner = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+        others = ", ".join(f"{r['loss']} {r['is_wobble']:.3f}" for r in ranked[1:])
+        tied = runner is not None and runner["is_wobble"] <= 1.1 * calm["is_wobble"]  # within 10 %: no winner
+        who = f"{calm['loss']} and {runner['loss']} are about equally steady" if tied else f"{calm['loss']} is the steadiest"
+        parts.append(f"{who} in sample quality over the last third (IS std about its trend {calm['loss']} "
                      f"{calm['is_wobble']:.3f}; {others})")
     return "Over the same generator steps and images: " + "; ".join(parts) + "."
 

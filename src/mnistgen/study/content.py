@@ -5,6 +5,7 @@ Nothing here names a stage or a figure file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,23 @@ def _blocks(out: Path, result: dict) -> list[tuple]:
     return blocks
 
 
+def first_sentence(text: str) -> str:
+    """Up to the first full stop followed by a space (not the one inside "0.98")."""
+    return re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0].rstrip(".:;")
+
+
+def stage_seconds(state: dict) -> float:
+    """The stages' wall time summed: the study's time, also when it ran over several (resumed) sessions."""
+    return sum(float(s.get("seconds") or 0.0) for s in state.get("stages", {}).values())
+
+
 def _header(state: dict) -> list[tuple]:
     env, info = state.get("environment", {}), describe(state.get("dataset", "mnist"))
     ev = next((r.get("text") for n, _, r in _done(state) if n == "evaluator"), "the dataset's evaluator (not loaded)")
     return [
         ("h1", f"mnistgen study report: {info.title}"),
         ("p", f"Dataset **{info.title}** ({state.get('data_info', {}).get('source', '?')}), profile **{state.get('profile')}**, "
-              f"seed {state.get('seed')}, total wall time {state.get('wall_seconds', 0) / 60:.1f} min on {env.get('cpu', '?')} "
+              f"seed {state.get('seed')}, {stage_seconds(state) / 60:.1f} min of stage wall time on {env.get('cpu', '?')} "
               f"({env.get('torch_threads', '?')} threads, flags: {env.get('cpu_flags', '?')}; device {env.get('device', '?')}, fp32)."),
         ("p", f"Every model is scored on N = {state.get('n'):,} samples by {ev}: its softmax gives the Inception Score "
               "(maximum 10; the images in a seeded random order before the 10 splits) and the class coverage, its feature "

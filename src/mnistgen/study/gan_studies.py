@@ -32,19 +32,18 @@ def _detrended_std(x: Sequence[float], y: Sequence[float]) -> float | None:
     return float(np.std(ya - (slope * xa + intercept)))
 
 
-def summarize(hist: dict, batch: int, n_critic: int) -> dict[str, Any]:
-    """Convergence (generator steps and images to probe IS 8 and 9) and stability (spread of the probe IS and of the
-    losses over the last third of the steps) of one GAN run."""
+def summarize(hist: dict, batch: int, n_critic: int, targets: tuple[float, ...] = (8.0, 9.0)) -> dict[str, Any]:
+    """Convergence (generator steps and images until the probe IS first reaches each of ``targets``) and stability
+    (spread of the probe IS and of the losses over the last third of the steps) of one GAN run."""
     probes, steps = hist.get("probe", []), (hist["step"][-1] if hist["step"] else 0)
     late = [p for p in probes if p["step"] >= 2 * steps / 3] or probes[-1:]
     third = max(1, len(hist["step"]) // 3)
     d_late, g_late = np.asarray(hist["d_loss"][-third:], float), np.asarray(hist["g_loss"][-third:], float)
-    reach = {t: next((p["step"] for p in probes if p["is"] >= t), None) for t in (8.0, 9.0)}
+    reach = [next((p["step"] for p in probes if p["is"] >= t), None) for t in targets]
     last = probes[-1] if probes else {}
     return {
         "loss": hist.get("loss"), "steps": steps, "images": steps * batch, "real_images": steps * batch * n_critic,
-        "steps_to_is8": reach[8.0], "steps_to_is9": reach[9.0],
-        "images_to_is8": reach[8.0] and reach[8.0] * batch, "images_to_is9": reach[9.0] and reach[9.0] * batch,
+        "targets": list(targets), "steps_to": reach, "images_to": [r and r * batch for r in reach],
         "final_is": last.get("is"), "best_is": max((p["is"] for p in probes), default=None), "final_modes": last.get("modes"),
         "final_class_kl": last.get("class_kl"), "probe_n": last.get("n"),
         "is_std": float(np.std([p["is"] for p in late])) if late else None,
@@ -54,13 +53,20 @@ def summarize(hist: dict, batch: int, n_critic: int) -> dict[str, Any]:
     }
 
 
-LOSS_HEADERS = ["loss", "lr G / D, critic steps", "G steps", "images (G)", "real images (D)", "steps to IS 8", "steps to IS 9",
-                "final IS", "best IS", "modes", "IS std (last ⅓)", "IS std about trend", "D-loss std", "G-loss std"]
-LOSS_KEYS = ["loss", "recipe", "steps", "images", "real_images", "steps_to_is8", "steps_to_is9", "final_is", "best_is",
-             "final_modes", "is_std", "is_wobble", "d_std", "g_std"]
+LOSS_HEADERS = ["loss", "lr G / D, critic steps", "G steps", "images (G)", "real images (D)", "steps to IS {0:g}",
+                "steps to IS {1:g}", "final IS", "best IS", "modes", "IS std (last ⅓)", "IS std about trend", "D-loss std",
+                "G-loss std"]
+_BEFORE, _AFTER = ["loss", "recipe", "steps", "images", "real_images"], ["final_is", "best_is", "final_modes", "is_std", "is_wobble",
+                                                                          "d_std", "g_std"]
 
 
-def loss_comparison(runs: dict[str, Path], out: Path, title: str) -> dict[str, Any]:
+def _loss_table(rows: list[dict], targets: tuple[float, ...]) -> dict[str, list]:
+    """One row per loss: its work, the steps to each target IS, then final quality and stability."""
+    return {"headers": [h.format(*targets) for h in LOSS_HEADERS],
+            "rows": [[r.get(k) for k in _BEFORE] + list(r["steps_to"]) + [r.get(k) for k in _AFTER] for r in rows]}
+
+
+def loss_comparison(runs: dict[str, Path], out: Path, title: str, targets: tuple[float, ...] = (8.0, 9.0)) -> dict[str, Any]:
     """Finished runs of one model trained with different losses (``{loss: run_dir}``): the table, figures and captions."""
     if len(runs) < 2:
         raise MnistgenError("fewer than two of the loss runs finished: nothing to compare")
@@ -69,7 +75,7 @@ def loss_comparison(runs: dict[str, Path], out: Path, title: str) -> dict[str, A
         hists[loss] = rundir.read_json(run / rundir.HISTORY)
         hp = rundir.read_json(run / rundir.METADATA)["hyper"]
         batch = gan.load_config(run)[0].train.batch_size
-        rows.append(summarize(hists[loss], batch, hp["n_critic"])
+        rows.append(summarize(hists[loss], batch, hp["n_critic"], targets)
                     | {"recipe": f"{hp['optimizer']} {hp['lr_g']:g} / {hp['lr_d']:g}, {hp['n_critic']}"})
     if len({r["steps"] for r in rows}) > 1:
         raise MnistgenError("the loss runs trained different numbers of generator steps; compare them at equal work")
@@ -80,13 +86,13 @@ def loss_comparison(runs: dict[str, Path], out: Path, title: str) -> dict[str, A
          "Discriminator/critic and generator losses per generator step (moving average), one panel per loss; the "
          "Wasserstein panels also show the critic's estimate of the Wasserstein distance. The losses are on different "
          "scales: compare how each settles, not their values."),
-        (gan.plot_quality(hists, out / "quality.png", f"Sample quality during training ({title})"),
+        (gan.plot_quality(hists, out / "quality.png", f"Sample quality during training ({title})", targets),
          f"Probe Inception Score (n = {n}) and classes covered against generator steps, every loss over the same "
          f"{rows[0]['steps']:,} steps. " + captions.loss_comparison_caption(rows)),
         (save_loss_grids(runs, out / "samples.png", f"Final samples by loss ({title})"),
          "Final samples of each loss's run (EMA generator), after the same number of generator steps."),
     ]
-    table = {"headers": LOSS_HEADERS, "rows": [[r.get(k) for k in LOSS_KEYS] for r in rows]}
+    table = _loss_table(rows, targets)
     return {"rows": rows, "table": table, "probe_n": n, "figures": [(str(p), c) for p, c in figures],
             "caption": captions.loss_comparison_caption(rows)}
 
@@ -130,14 +136,14 @@ def sweep_row(run: Path, rung: str, evaluator: Evaluator, n: int) -> dict[str, A
 
 
 CAPACITY_HEADERS = ["generator", "G params", "D params", "G steps", "IS (n = {n})", "modes ≥ 1 %", "class-KL",
-                    "top class share", "of it at confidence ≥ 0.9"]
+                    "top class share", "top class at confidence ≥ 0.9", "precision", "recall"]
 
 
 def capacity_result(rows: list[dict], out: Path, info: DatasetInfo, discriminator: str) -> dict[str, Any]:
     """The ladder's table, its figures and captions, from the scored rows (simplest first): the simplest generator is the
     too-weak one, the last the most complex."""
     table = {"headers": [h.format(n=rows[-1]["n"]) for h in CAPACITY_HEADERS],
-             "rows": [[r["width"], r["g_params"], r["steps"], r["is"], r["modes"], r["class_kl"], max(r["class_histogram"]),
+             "rows": [[r["width"], r["g_params"], r["d_params"], r["steps"], r["is"], r["modes"], r["class_kl"], max(r["class_histogram"]),
                        r["top_confident_share"], r["precision"], r["recall"]] for r in rows]}
     figures = [
         (plot_capacity(rows, out / "capacity.png", f"Generator capacity vs quality (fixed {discriminator})"),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistgen.rundir import atomic_write, write_json
-from mnistgen.study.content import build_blocks
+from mnistgen.study.content import build_blocks, first_sentence
 
 METRIC_KEYS = ("is_mean", "is_std", "is_500_mean", "is_500_std", "n", "n_500", "fid", "kid_mean", "kid_std", "precision",
                "recall", "density", "coverage", "modes", "class_kl", "max_prob", "class_histogram")
@@ -66,7 +66,7 @@ def render_markdown(blocks: list[tuple], out: Path) -> str:
             lines.append("")
         elif kind == "fig":
             path, caption = Path(block[1]), block[2]
-            lines += [f"![{caption.split('.')[0]}]({path.relative_to(out).as_posix()})", "", f"*{caption}*", ""]
+            lines += [f"![{first_sentence(caption)}]({path.relative_to(out).as_posix()})", "", f"*{caption}*", ""]
     return "\n".join(lines)
 
 
@@ -91,7 +91,7 @@ def render_html(blocks: list[tuple], out: Path, title: str) -> str:
         elif kind == "fig":
             path, caption = Path(block[1]), block[2]
             data = base64.b64encode(path.read_bytes()).decode("ascii")
-            alt = html.escape(caption.split(".")[0])
+            alt = html.escape(first_sentence(caption))
             body.append(f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
                         f"<figcaption>{_inline(caption)}</figcaption></figure>")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

@@ -107,7 +107,7 @@ def _losses(study: Study) -> dict[str, Any]:
     preset = study.profile.loss_preset
     runs = {loss: study.out / f"gan-losses-{loss}" for loss in gan.LOSSES}
     result = loss_comparison({k: v for k, v in runs.items() if (v / rundir.HISTORY).exists()}, study.out / "gan-losses",
-                             f"{preset} preset")
+                             f"{preset} preset", study.info.is_targets)
     blocks = [{"table": result["table"]}] + [fig(study, p, c) for p, c in result.pop("figures")]
     return result | {"blocks": blocks}
 
