@@ -21,6 +21,7 @@ import torch
 
 from mnistgen import families
 from mnistgen.config import apply_overrides
+from mnistgen.errors import MnistgenError
 from mnistgen.metrics import evaluate_images, load_evaluator
 from mnistgen.runtime import cpu_description
 from mnistgen.sampling import sample_images
@@ -28,10 +29,16 @@ from mnistgen.sampling import sample_images
 KEYS = ("is_mean", "fid", "precision", "recall", "coverage", "modes")
 
 
-def bench(spec: str, overrides: list[str], out: Path, data_dir: str | None, n: int) -> dict:
+def configure(spec: str, overrides: list[str]) -> tuple[str, object, object]:
+    """(preset, family, config) of FAMILY:PRESET with the overrides applied (checked before anything trains)."""
     family_name, _, preset = spec.partition(":")
     family = families.get(family_name)
-    cfg = apply_overrides(family.configure(preset or family.default_preset), ["runtime.device=cpu", *overrides])
+    preset = preset or family.default_preset
+    return preset, family, apply_overrides(family.configure(preset), ["runtime.device=cpu", *overrides])
+
+
+def bench(spec: str, job: tuple, out: Path, data_dir: str | None, n: int) -> dict:
+    preset, family, cfg = job
     run_dir = out / spec.replace(":", "-")
     t0 = time.perf_counter()
     summary = family.train(cfg, run_dir, overwrite=True, data_dir=data_dir, preset_name=preset)
@@ -53,7 +60,8 @@ def main() -> None:
     out = Path(args.out or tempfile.mkdtemp(prefix="bench_train_"))
     cpu, flags = cpu_description()
     print(f"machine: {cpu} ({' '.join(flags)}), {torch.get_num_threads()} threads, fp32, cpu; overrides: {args.overrides or 'none'}")
-    rows = [bench(spec, args.overrides, out, args.data_dir, args.n) for spec in args.runs]
+    jobs = {spec: configure(spec, args.overrides) for spec in args.runs}
+    rows = [bench(spec, job, out, args.data_dir, args.n) for spec, job in jobs.items()]
     print(f"\n{'run':<16} {'train s':>8} {'score s':>8} {'IS':>6} {'FID':>7} {'prec':>5} {'recall':>6} {'cover':>6} {'modes':>5}  work")
     for r in rows:
         print(f"{r['run']:<16} {r['wall_s']:8.1f} {r['score_s']:8.1f} {r['is_mean']:6.2f} {r['fid']:7.2f} {r['precision']:5.3f} "
@@ -63,4 +71,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except MnistgenError as err:
+        raise SystemExit(f"error: {err}") from None
