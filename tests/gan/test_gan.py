@@ -168,6 +168,18 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_mnist_dir, loss):
         assert all(float(v.abs().max()) <= 0.01 + 1e-7 for k, v in a["models"]["discriminator"].items() if "weight" in k or "bias" in k)
 
 
+def test_resume_with_the_quality_probe_equals_uninterrupted_run(tmp_path, tiny_mnist_dir):
+    # building the probe's evaluator draws from the global RNG: a resume must restore the RNG after it, as a fresh run
+    probe = {"probe_every": 3, "probe_n": 50}
+    T.train(small_cfg("bce", 6, **probe), tmp_path / "full", data_dir=tiny_mnist_dir)
+    T.train(small_cfg("bce", 3, **probe), tmp_path / "part", data_dir=tiny_mnist_dir)
+    T.train(small_cfg("bce", 6, **probe), resume=tmp_path / "part", data_dir=tiny_mnist_dir)
+    a, b = (load_checkpoint(tmp_path / r / "checkpoint_last.pt", "gan") for r in ("full", "part"))
+    for section in ("generator", "discriminator"):
+        for k, v in a["models"][section].items():
+            assert torch.equal(v, b["models"][section][k]), f"{section}.{k} differs after a resume with probes"
+
+
 def test_sampling_writes_mnist_style_uint8(tmp_path, tiny_mnist_dir):
     from mnistgen.sampling import sample_images, write_npz
 

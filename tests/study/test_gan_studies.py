@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mnistgen import gan
 from mnistgen.study import gan_studies as S
 
 
@@ -31,3 +32,16 @@ def test_summarize_convergence_in_steps_and_images_and_stability():
     assert never["steps_to"] == [None, None] and never["images_to"] == [None, None]
     fashion = S.summarize(history([(3, 6.6), (6, 7.1), (9, 6.9)], [1.0] * 9), batch=32, n_critic=1, targets=(6.5, 7.0))
     assert fashion["steps_to"] == [3, 6]  # a dataset's own targets (Fashion-MNIST's real images score lower)
+
+
+def test_the_ladder_runs_from_the_mlp_against_the_seed_discriminator_to_wider_conv_generators():
+    params = []
+    for rung, (preset, _, discriminator) in S.LADDER.items():
+        cfg = S.ladder_config(rung)
+        g, d = gan.build(cfg.model)
+        params.append(gan.count_params(g))
+        assert discriminator == ("seed discriminator" if preset == "tiny" else "fast discriminator")
+        assert d.features[0].out_channels == 64  # both discriminators open with 64 channels
+    first = S.ladder_config(next(iter(S.LADDER)))
+    assert first.model.g_channels == (128,) and first.model.z_dim == 100  # the original's MLP z -> 128 -> 784
+    assert params[1] < params[2] < params[3]  # the conv rungs grow

@@ -82,7 +82,7 @@ FAST_MODEL = GANModelConfig(
     z_dim=32, g_channels=(128, 64, 32), g_head_kernel=3, g_norm="batch", g_act="relu", output="tanh",
     d_channels=(64, 128), d_kernel=4, d_dropout=0.0, d_norm="batch", categories=200, code="clusters",
 )
-TINY_MODEL = dataclasses.replace(FAST_MODEL, code="info", categories=0, z_dim=1, g_channels=(16, 8, 4))
+SMALL_MODEL = dataclasses.replace(FAST_MODEL, code="info", categories=0, z_dim=1, g_channels=(16, 8, 4))
 FAST_TRAIN = GANTrainConfig(batch_size=32, steps=1000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, probe_every=100, grid_every=250,
                             checkpoint_every=250)
 SEED_MODEL = GANModelConfig(init="keras")  # STUDY's table exactly, initialised as Keras did (glorot-uniform, zero biases)
@@ -102,9 +102,16 @@ PRESETS: dict[str, GANRunConfig] = {
     # of the training images (no labels) that the generator is given and the discriminator is conditioned on by
     # projection.
     "fast": GANRunConfig(model=FAST_MODEL, train=FAST_TRAIN),
-    # The fast preset's generator made far too simple for its discriminator: a 1-D latent, no cluster code, channels
-    # 16-8-4. It collapses onto a few kinds of digit (the capacity ladder's first rung).
-    "tiny": GANRunConfig(model=TINY_MODEL, train=FAST_TRAIN),
+    # The original's anecdote: a generator far too simple for the seed discriminator -- an MLP z (100) -> 128 -> 784
+    # (sigmoid), PyTorch's initialisation -- trained with Adam at a high rate (1e-3, batch 64) collapses within a few
+    # hundred steps onto one image; averaged over the last ~1,000 steps (EMA 0.999) it is one digit drawn over and over
+    # (seed 0: a "1", confidently; other seeds: a speckled image of one class). The capacity ladder's first rung.
+    "tiny": GANRunConfig(model=dataclasses.replace(SEED_MODEL, g_channels=(128,), init="torch"), train=GANTrainConfig(
+        batch_size=64, steps=1500, lr_g=1e-3, lr_d=1e-3, ema_decay=0.999, adam_eps=1e-7, logit_clip=16.118, probe_every=300,
+        grid_every=750, checkpoint_every=500)),
+    # The fast preset's generator made too simple for its discriminator: a 1-D latent, no cluster code, channels 16-8-4.
+    # It collapses onto a few kinds of digit (the ladder's second rung; wider variants of it are the next rungs).
+    "small": GANRunConfig(model=SMALL_MODEL, train=FAST_TRAIN),
 }
 # Per (preset, loss) changes applied by configure() as --set style overrides; otherwise a loss
 # other than the preset's own runs with that loss's defaults (mnistgen.gan.loss.DEFAULTS).

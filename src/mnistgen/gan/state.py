@@ -19,7 +19,7 @@ from mnistgen.gan.clusters import cluster_images
 from mnistgen.gan.config import KIND, GANRunConfig, hyper
 from mnistgen.gan.model import Discriminator, Generator, build, count_params
 from mnistgen.images import Splits, unit_to_pm1
-from mnistgen.runtime import environment, set_rng_state, use_bf16
+from mnistgen.runtime import environment, use_bf16
 
 
 @dataclass
@@ -109,8 +109,7 @@ def restore(s: Trainer, ck: dict) -> None:
     if s.ema is not None:
         load_module_state(s.ema, ck["extra"]["ema"], "EMA generator")
     s.step, s.batches, s.train_s = ck["state"]["step"], ck["state"]["batches"], ck["state"]["train_seconds"]
-    s.ck_step = s.step
-    set_rng_state(ck["rng"])
+    s.ck_step = s.step  # the global RNG is restored last, by train(), once setup has drawn all it draws
     old = rundir.read_json(s.run_dir / rundir.HISTORY) if (s.run_dir / rundir.HISTORY).exists() else s.hist
     keep = sum(1 for step in old["step"] if step <= s.step)
     s.hist = {k: (v[:keep] if k not in ("probe", "loss") else v) for k, v in old.items()}

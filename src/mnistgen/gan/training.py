@@ -29,7 +29,7 @@ from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint
 from mnistgen.images import load_splits
 from mnistgen.metrics import load_evaluator, quick_scores
 from mnistgen.runs import open_run
-from mnistgen.runtime import ScalarLogger, progress, setup
+from mnistgen.runtime import ScalarLogger, progress, set_rng_state, setup
 
 PROBE_SEED = 4321  # noise of the quality probe (independent of the training RNG)
 Probe = Callable[[torch.Tensor], dict]
@@ -160,6 +160,8 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     s = build_trainer(cfg, run_dir, device, load_splits(cfg.data, data_dir, download_missing), ck, preset_name)
     if probe == "default":
         probe = default_probe(cfg.data.dataset, device) if (t.probe_every or t.probe_seconds) else None
+    if ck is not None:  # after everything setup draws (building the probe's evaluator draws from the global RNG too)
+        set_rng_state(ck["rng"])
     probe_z = s.g.sample_latent(t.probe_n, torch.Generator().manual_seed(PROBE_SEED), device)
     grid_z = grid_latent(s.g, device)
     logger = ScalarLogger(run_dir, cfg.runtime.tensorboard)

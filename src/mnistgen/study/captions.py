@@ -101,12 +101,12 @@ def latent_caption(stats: dict, info: DatasetInfo) -> str:
 
 
 def collapse_caption(row: dict, info: DatasetInfo, discriminator: str) -> str:
-    """Whether the simplest generator collapsed — onto one recognisable class, or onto a few — from its samples' class
+    """Whether the weakest generator collapsed — onto one recognisable class, or onto a few — from its samples' class
     histogram, the classifier's confidence, and precision / recall (a collapsed generator draws real-looking items of
     few kinds: high precision, recall near 0)."""
     hist, share_conf = row["class_histogram"], row.get("top_confident_share", 0.0)
     top = max(range(len(hist)), key=lambda k: hist[k])
-    who = f"the simplest generator ({row['g_params']:,} parameters, against the {discriminator})"
+    who = f"the weakest generator ({row['g_params']:,} parameters, against the {discriminator})"
     quality = f"precision {row['precision']:.2f}, recall {row['recall']:.2f}" if "precision" in row else ""
     if hist[top] >= COLLAPSE_SHARE and share_conf >= COLLAPSE_CONFIDENCE * hist[top] and row.get("precision", 1.0) >= 0.5:
         return (f"Mode collapse: {who} draws {info.label(top)} in {_pct(hist[top])} of its samples ({_pct(share_conf)} of all "
@@ -129,7 +129,7 @@ def capacity_caption(rows: Sequence[dict], info: DatasetInfo) -> str:
     rising = all(b >= a for a, b in zip(modes, modes[1:])) and all(b >= a - 0.05 for a, b in zip(scores, scores[1:]))
     trend = "rise with the generator's capacity" if rising else "do not rise steadily with the generator's capacity"
     top = rows[-1]
-    return (f"Generators from the simplest to the most complex ({ladder}): classes covered ({' → '.join(map(str, modes))}) and "
+    return (f"Generators from the weakest to the most complex ({ladder}): classes covered ({' → '.join(map(str, modes))}) and "
             f"IS ({' → '.join(f'{s:.2f}' for s in scores)}) {trend}; the most complex covers {top['modes']} classes at IS "
             f"{top['is']:.2f} (n = {top.get('n', '?')}).")
 

@@ -24,7 +24,7 @@ def save_loss_grids(runs: dict[str, Path], path: Path, title: str, n: int = 100)
 
 
 def plot_capacity(rows: list[dict], path: Path, title: str) -> Path:
-    """IS and classes covered for each generator of the ladder, simplest first (its parameter count under its name)."""
+    """IS and classes covered for each generator of the ladder, weakest first (its parameter count under its name)."""
     x = np.arange(len(rows))
     fig, ax1 = plt.subplots(figsize=(7.2, 4.2))
     ax1.plot(x, [r["is"] for r in rows], marker="o", color="tab:blue", label="Inception Score")
@@ -35,7 +35,7 @@ def plot_capacity(rows: list[dict], path: Path, title: str) -> Path:
     ax2.set_ylabel("classes covered", color="tab:red")
     ax2.set_ylim(0, 10.5)
     ax1.set_xticks(x, [f"{r['width']}\n{r['g_params']:,} params" for r in rows], fontsize=7)
-    ax1.set_xlabel("generator (latent size, channels), simplest first")
+    ax1.set_xlabel("generator (latent size, channels; the discriminator it faced), weakest first")
     lines = ax1.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     labels = ax1.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
     ax1.legend(lines, labels, loc="lower right", fontsize=8)
@@ -45,7 +45,7 @@ def plot_capacity(rows: list[dict], path: Path, title: str) -> Path:
     return save_figure(fig, path)
 
 
-def save_collapse_grid(small: Path, large: Path, path: Path, info: DatasetInfo) -> Path:
-    """100 samples of the too-weak generator beside 100 of the widest one."""
-    return save_loss_grids({f"too weak: {Path(small).name}": small, f"widest: {Path(large).name}": large}, path,
-                           f"{info.title}: a generator too weak for its discriminator vs the widest one")
+def save_collapse_grid(small: Path, large: Path, path: Path, info: DatasetInfo, names: tuple[str, str]) -> Path:
+    """100 samples of the too-weak generator beside 100 of the most complex one (``names``: their ladder labels)."""
+    return save_loss_grids({f"too weak: {names[0]}": small, f"most complex: {names[1]}": large}, path,
+                           f"{info.title}: a generator too weak for its discriminator vs the most complex one")

@@ -97,19 +97,21 @@ def loss_comparison(runs: dict[str, Path], out: Path, title: str, targets: tuple
             "caption": captions.loss_comparison_caption(rows)}
 
 
-# The capacity ladder: generators from the `tiny` preset (latent 1, channels 16-8-4, no cluster code) to the `fast`
-# preset (latent 32, channels 128-64-32, 200 cluster codes), all against the fast preset's discriminator. The top rung
-# is the loss comparison's cross-entropy run itself.
+# The capacity ladder, weakest generator first: the `tiny` MLP against the seed discriminator (the original's
+# too-weak generator), then the `small` preset (latent 1, channels 16-8-4, no cluster code) and two wider variants of it
+# against the fast preset's discriminator; the top rung is the loss comparison's cross-entropy run (the `fast` preset:
+# latent 32, channels 128-64-32, 200 cluster codes). label -> (preset, overrides, the discriminator it faces).
 LADDER = {
-    "z 1, 16-8-4": ("tiny", ()),
-    "z 2, 32-16-8": ("tiny", ("model.z_dim=2", "model.g_channels=32,16,8")),
-    "z 8, 64-32-16": ("tiny", ("model.z_dim=8", "model.g_channels=64,32,16")),
+    "MLP 128 vs seed D": ("tiny", (), "seed discriminator"),
+    "z 1, 16-8-4": ("small", (), "fast discriminator"),
+    "z 2, 32-16-8": ("small", ("model.z_dim=2", "model.g_channels=32,16,8"), "fast discriminator"),
+    "z 8, 64-32-16": ("small", ("model.z_dim=8", "model.g_channels=64,32,16"), "fast discriminator"),
 }
 
 
 def ladder_config(rung: str) -> gan.GANRunConfig:
-    """The run config of a rung of the ladder (see LADDER); the discriminator is the fast preset's throughout."""
-    preset, overrides = LADDER[rung]
+    """The run config of a rung of the ladder (see LADDER)."""
+    preset, overrides, _ = LADDER[rung]
     return apply_overrides(gan.configure(preset), list(overrides))
 
 
@@ -124,14 +126,14 @@ def class_scores(run: Path, evaluator: Evaluator, n: int = 2000, seed: int = 0) 
             "max_prob": s["max_prob"], "top_class": top, "top_confident_share": confident, "n": n}
 
 
-def sweep_row(run: Path, rung: str, evaluator: Evaluator, n: int) -> dict[str, Any]:
+def sweep_row(run: Path, rung: str, evaluator: Evaluator, n: int, discriminator: str) -> dict[str, Any]:
     """A ladder rung's row: parameters, steps, and the class scores and precision/recall of ``n`` of its samples."""
     g, d = gan.build(gan.load_config(run)[0].model)
     steps = rundir.read_json(run / rundir.HISTORY)["step"][-1]
     images = draw(gan.load_sampler(run, torch.device("cpu")), n, 0)
     precision, recall = precision_recall(evaluator.reference.features, evaluator.features(images), k=3,
                                          real_radii=evaluator.reference.radii(3))
-    return {"width": rung, "g_params": gan.count_params(g), "d_params": gan.count_params(d), "steps": steps,
+    return {"width": rung, "discriminator": discriminator, "g_params": gan.count_params(g), "d_params": gan.count_params(d), "steps": steps,
             "run_dir": str(run), "precision": precision, "recall": recall} | class_scores(run, evaluator, n)
 
 
@@ -139,17 +141,19 @@ CAPACITY_HEADERS = ["generator", "G params", "D params", "G steps", "IS (n = {n}
                     "top class share", "top class at confidence ≥ 0.9", "precision", "recall"]
 
 
-def capacity_result(rows: list[dict], out: Path, info: DatasetInfo, discriminator: str) -> dict[str, Any]:
-    """The ladder's table, its figures and captions, from the scored rows (simplest first): the simplest generator is the
-    too-weak one, the last the most complex."""
+def capacity_result(rows: list[dict], out: Path, info: DatasetInfo) -> dict[str, Any]:
+    """The ladder's table, its figures and captions, from the scored rows (weakest first; each names the discriminator
+    it faced): the first is the too-weak one (a fully connected MLP: more weights than the small conv generators,
+    but no spatial structure), the last the most complex."""
     table = {"headers": [h.format(n=rows[-1]["n"]) for h in CAPACITY_HEADERS],
              "rows": [[r["width"], r["g_params"], r["d_params"], r["steps"], r["is"], r["modes"], r["class_kl"], max(r["class_histogram"]),
                        r["top_confident_share"], r["precision"], r["recall"]] for r in rows]}
     figures = [
-        (plot_capacity(rows, out / "capacity.png", f"Generator capacity vs quality (fixed {discriminator})"),
+        (plot_capacity(rows, out / "capacity.png", f"{info.title}: generator capacity vs quality"),
          captions.capacity_caption(rows, info)),
-        (save_collapse_grid(Path(rows[0]["run_dir"]), Path(rows[-1]["run_dir"]), out / "collapse.png", info),
-         captions.collapse_caption(rows[0], info, discriminator)),
+        (save_collapse_grid(Path(rows[0]["run_dir"]), Path(rows[-1]["run_dir"]), out / "collapse.png", info,
+                            (rows[0]["width"], rows[-1]["width"])),
+         captions.collapse_caption(rows[0], info, rows[0]["discriminator"])),
     ]
     return {"rows": rows, "table": table, "figures": [(str(p), c) for p, c in figures]}
 

@@ -4,6 +4,8 @@ report. The report renders what the stages return; it names no stage and no figu
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import Any
 
@@ -117,12 +119,14 @@ def _capacity(study: Study) -> dict[str, Any]:
     rows = []
     for rung in LADDER:
         cfg = study.configure(ladder_config(rung), "gan-capacity")
-        run_dir, _ = study.train(gan.FAMILY, cfg, f"gan-capacity/{rung.replace(', ', '-').replace(' ', '')}", LADDER[rung][0],
+        run_dir, _ = study.train(gan.FAMILY, cfg, f"gan-capacity/{re.sub('[^a-z0-9]+', '-', rung.lower()).strip('-')}", LADDER[rung][0],
                                  probe=None)
-        rows.append(sweep_row(run_dir, rung, ev, n=2000))
+        rows.append(sweep_row(run_dir, rung, ev, 2000, LADDER[rung][2]))
     top = study.out / "gan-losses-bce"  # the most complex generator: the fast preset, trained for the loss comparison
-    rows.append(sweep_row(top, f"{study.profile.loss_preset} (z 32, 128-64-32, 200 clusters)", ev, n=2000))
-    result = capacity_result(rows, out, study.info, f"{study.profile.loss_preset} discriminator")
+    preset = study.profile.loss_preset
+    label = {"fast": "fast (z 32, 128-64-32, 200 clusters)", "seed": "seed DCGAN (z 100, 128-128)"}.get(preset, preset)
+    rows.append(sweep_row(top, label, ev, 2000, f"{preset} discriminator"))
+    result = capacity_result(rows, out, study.info)
     for row in result["rows"]:
         row["run_dir"] = Path(row["run_dir"]).relative_to(study.out).as_posix()
     return result | {"blocks": [{"table": result["table"]}] + [fig(study, p, c) for p, c in result.pop("figures")]}
