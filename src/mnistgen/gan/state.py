@@ -78,13 +78,17 @@ def _clusters(cfg: GANRunConfig, g: Generator, splits: Splits, ck: dict | None, 
     return clusters.to(device)
 
 
+def memory_format(t: Any) -> torch.memory_format:
+    """The memory format of the networks and their real batches (``train.channels_last``)."""
+    return torch.channels_last if t.channels_last else torch.contiguous_format
+
+
 def build_trainer(cfg: GANRunConfig, run_dir: Path, device: torch.device, splits: Splits, ck: dict | None, preset: str) -> Trainer:
     """Networks, optimisers, EMA and history; restored from ``ck`` (with the global RNG) on resume."""
     t, hp = cfg.train, hyper(cfg.train)
     data = (unit_to_pm1(splits.train) if cfg.model.output == "tanh" else splits.train).to(device)
     g, d = build(cfg.model)
-    fmt = torch.channels_last if t.channels_last else torch.contiguous_format
-    g, d = g.to(device, memory_format=fmt), d.to(device, memory_format=fmt)
+    g, d = g.to(device, memory_format=memory_format(t)), d.to(device, memory_format=memory_format(t))
     opt_g = L.make_optimizer(hp.optimizer, g.parameters(), hp.lr_g, (hp.beta1, hp.beta2), t.adam_eps)
     opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2), t.adam_eps)
     clusters = _clusters(cfg, g, splits, ck, device)

@@ -25,7 +25,7 @@ from mnistgen.gan import loss as L
 from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, next_probe_time
 from mnistgen.gan.figures import make_figures, save_progress_grid
 from mnistgen.gan.sampler import generate, grid_latent
-from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, save_history
+from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, memory_format, save_history
 from mnistgen.images import load_splits
 from mnistgen.metrics import load_evaluator, quick_scores
 from mnistgen.runs import open_run
@@ -47,7 +47,7 @@ def discriminator_step(s: Trainer, cache: dict, last: bool) -> tuple[torch.Tenso
     t, g, d, hp = s.cfg.train, s.g, s.d, s.hp
     n, bs = len(s.data), min(t.batch_size, len(s.data))
     idx = batch_indices(n, bs, s.cfg.runtime.seed, s.batches, cache).to(s.device)
-    real = s.data[idx].contiguous(memory_format=torch.channels_last if t.channels_last else torch.contiguous_format)
+    real = s.data[idx].contiguous(memory_format=memory_format(t))
     s.batches += 1
     cond = s.clusters[idx] if s.clusters is not None else None  # (B,) fakes get the real batch's clusters
     z = g.sample_latent(bs, device=s.device, codes=cond)  # (B, z_dim [+ K])
@@ -57,8 +57,7 @@ def discriminator_step(s: Trainer, cache: dict, last: bool) -> tuple[torch.Tenso
     with s.autocast():
         rl, (fl, q) = d(real, cond).float(), d.forward_with_code(fake.detach(), cond)
     fl = fl.float()
-    if t.logit_clip > 0:
-        rl, fl = rl.clamp(-t.logit_clip, t.logit_clip), fl.clamp(-t.logit_clip, t.logit_clip)
+    rl, fl = L.clip_logits(rl, t.logit_clip), L.clip_logits(fl, t.logit_clip)
     loss_d = L.d_loss(t.loss, rl, fl, t.real_target)
     if q is not None:
         loss_d = loss_d + t.info_weight * L.info_loss(q, codes)
@@ -80,8 +79,7 @@ def generator_step(s: Trainer, fake: torch.Tensor, cond: Any, codes: Any) -> flo
     s.d.requires_grad_(False)
     with s.autocast():
         fl, q = s.d.forward_with_code(fake, cond)
-    fl = fl.float().clamp(-t.logit_clip, t.logit_clip) if t.logit_clip > 0 else fl.float()
-    loss_g = L.g_loss(t.loss, fl)
+    loss_g = L.g_loss(t.loss, L.clip_logits(fl.float(), t.logit_clip))
     if q is not None:
         code_ce = L.info_loss(q, codes)
         s.hist["info"].append(float(code_ce.detach()))

@@ -2,8 +2,9 @@
 
 - FID (Heusel et al. 2017): ||mu_r - mu_g||^2 + tr(S_r + S_g - 2 (S_r S_g)^1/2), in float64; the trace of the
   matrix square root comes from the eigenvalues of S_r^1/2 S_g S_r^1/2 (symmetric, so stable). Our own code
-  rather than torchmetrics' metric classes: those take images, not features, and keep the reference only as
-  private state; ``tests/metrics`` checks both numbers against torchmetrics' on the same features.
+  rather than torchmetrics' metric classes: those compute features through their own feature module and keep
+  the reference only as private state, so the shipped, precomputed reference statistics cannot be handed to
+  them; ``tests/metrics`` checks both numbers against torchmetrics' public API on the same features.
 - KID (Binkowski et al. 2018): the unbiased MMD^2 with the kernel (x.y / d + 1)^3, mean and std over random
   subsets (seeded). Being unbiased, it can come out slightly negative when the two sets are close: that
   means "no detectable difference", not an error.

@@ -59,18 +59,22 @@ def loss_caption(hist: dict, patience: int, max_epochs: int) -> str:
     return f"{head}; training ended at epoch {last} (cut short by the time cap) before early stopping could decide."
 
 
-def histogram_words(hist: Sequence[float], info: DatasetInfo) -> str:
-    """'10 classes (largest: digit 1, 14 %)'."""
-    modes = sum(h >= 0.01 for h in hist)
+def _spread(hist: Sequence[float], info: DatasetInfo) -> tuple[str, str]:
+    """('8 of 10', 'digit 5, 29 %'): the classes holding at least 1 % of the samples, and the largest class."""
     top = max(range(len(hist)), key=lambda k: hist[k])
-    return f"{modes} of {len(hist)} classes hold at least 1 % of them (the largest, {info.label(top)}, {_pct(hist[top])})"
+    return f"{sum(h >= 0.01 for h in hist)} of {len(hist)}", f"{info.label(top)}, {_pct(hist[top])}"
+
+
+def histogram_words(hist: Sequence[float], info: DatasetInfo) -> str:
+    """'10 of 10 classes hold at least 1 % of them (the largest, digit 1, 14 %)'."""
+    count, largest = _spread(hist, info)
+    return f"{count} classes hold at least 1 % of them (the largest, {largest})"
 
 
 def coverage_words(hist: Sequence[float], info: DatasetInfo) -> str:
     """'8 of 10 classes (each at least 1 % of its samples; the largest, digit 5, 29 %)'."""
-    modes = sum(h >= 0.01 for h in hist)
-    top = max(range(len(hist)), key=lambda k: hist[k])
-    return f"{modes} of {len(hist)} classes (each at least 1 % of its samples; the largest, {info.label(top)}, {_pct(hist[top])})"
+    count, largest = _spread(hist, info)
+    return f"{count} classes (each at least 1 % of its samples; the largest, {largest})"
 
 
 def samples_caption(what: str, metrics: dict, info: DatasetInfo, how: str = "") -> str:

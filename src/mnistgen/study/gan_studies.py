@@ -6,7 +6,7 @@ gan-capacity`` run them on their own; the study runs their trainings as stages a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -19,9 +19,6 @@ from mnistgen.family import draw
 from mnistgen.metrics import Evaluator, precision_recall, prob_scores
 from mnistgen.study import captions
 from mnistgen.study.figures import plot_capacity, save_collapse_grid, save_loss_grids
-
-Trainer = Callable[[Any, str], Path]  # (run config, run name) -> trained run directory
-
 
 def _detrended_std(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Standard deviation of ``y`` about its least-squares line in ``x`` (None below 3 points)."""
@@ -115,26 +112,25 @@ def ladder_config(rung: str) -> gan.GANRunConfig:
     return apply_overrides(gan.configure(preset), list(overrides))
 
 
-@torch.no_grad()
-def class_scores(run: Path, evaluator: Evaluator, n: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """IS, modes, class histogram and the share of samples in the top class at confidence >= 0.9, of ``n`` samples."""
-    probs = evaluator.probs(draw(gan.load_sampler(run, torch.device("cpu")), n, seed))
+def class_scores(probs: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+    """IS, modes, class histogram and the share of samples in the top class at confidence >= 0.9, from the evaluator's
+    class probabilities (N, 10) of N samples."""
     s = prob_scores(probs, seed=seed)
     top = int(np.argmax(s["class_histogram"]))
     confident = float(((probs.argmax(1) == top) & (probs.max(1).values >= captions.COLLAPSE_CONFIDENCE)).float().mean())
     return {"is": s["is"], "modes": s["modes"], "class_kl": s["class_kl"], "class_histogram": s["class_histogram"],
-            "max_prob": s["max_prob"], "top_class": top, "top_confident_share": confident, "n": n}
+            "max_prob": s["max_prob"], "top_class": top, "top_confident_share": confident, "n": len(probs)}
 
 
+@torch.no_grad()
 def sweep_row(run: Path, rung: str, evaluator: Evaluator, n: int, discriminator: str) -> dict[str, Any]:
     """A ladder rung's row: parameters, steps, and the class scores and precision/recall of ``n`` of its samples."""
     g, d = gan.build(gan.load_config(run)[0].model)
     steps = rundir.read_json(run / rundir.HISTORY)["step"][-1]
-    images = draw(gan.load_sampler(run, torch.device("cpu")), n, 0)
-    precision, recall = precision_recall(evaluator.reference.features, evaluator.features(images), k=3,
-                                         real_radii=evaluator.reference.radii(3))
-    return {"width": rung, "discriminator": discriminator, "g_params": gan.count_params(g), "d_params": gan.count_params(d), "steps": steps,
-            "run_dir": str(run), "precision": precision, "recall": recall} | class_scores(run, evaluator, n)
+    probs, features = evaluator.probs_and_features(draw(gan.load_sampler(run, torch.device("cpu")), n, 0))
+    precision, recall = precision_recall(evaluator.reference.features, features, k=3, real_radii=evaluator.reference.radii(3))
+    return {"width": rung, "discriminator": discriminator, "g_params": gan.count_params(g), "d_params": gan.count_params(d),
+            "steps": steps, "run_dir": str(run), "precision": precision, "recall": recall} | class_scores(probs)
 
 
 CAPACITY_HEADERS = ["generator", "G params", "D params", "G steps", "IS (n = {n})", "modes ≥ 1 %", "class-KL",

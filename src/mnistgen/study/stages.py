@@ -18,7 +18,7 @@ from mnistgen.study import captions
 from mnistgen.study.core import Stage, Study
 from mnistgen.study.gan_studies import LADDER, capacity_result, code_purity, ladder_config, loss_comparison, sweep_row
 
-ORIGINAL_GAN_IMAGES = 23_400 * 256  # the original recipe: 100 epochs of 234 batches of 256
+ORIGINAL_GAN_IMAGES = gan.PRESETS["seed"].train.steps * gan.PRESETS["seed"].train.batch_size  # the original recipe
 
 
 def fig(study: Study, path: str | Path, caption: str) -> dict[str, str]:
@@ -166,7 +166,7 @@ STAGES = [
     Stage("gan-losses", "cross-entropy vs Wasserstein at equal work: convergence and stability", "gan", _losses),
     Stage("gan-seed", "GAN, the study's seed DCGAN (its architecture exactly, a fast recipe)", "gan",
           lambda s: _gan("gan-seed", s.profile.seed_gan_preset, "bce", "GAN (seed DCGAN)", True)(s), ("evaluator",), 2.5),
-    Stage("gan-capacity", "generator capacity vs mode collapse (one discriminator, simpler and simpler generators)", "gan",
+    Stage("gan-capacity", "generator capacity vs mode collapse (a too-weak MLP, then wider and wider conv generators)", "gan",
           _capacity, ("evaluator", "gan-losses-bce"), 1.0),
     Stage("comparison", "qualitative comparison figure", "comparison", _comparison, needs=("evaluator",)),
 ]

@@ -19,7 +19,7 @@ BUDGET_KEYS = ("train.epochs", "train.max_minutes")  # what a resumed run may ch
 
 @dataclass(frozen=True)
 class VAEModelConfig:
-    arch: str = "conv"  # seed (STUDY.md table: LSTM encoder, tiny decoder) | conv
+    arch: str = "conv"  # seed (the original study's table: LSTM encoder, tiny decoder) | conv
     latent_dim: int = 8
     channels: int = 32  # conv: base channel count (encoder c, 2c; decoder 2c, c, c/2)
     hidden: int = 256  # seed: LSTM hidden size; conv: dense layer width

@@ -1,4 +1,4 @@
-"""VAE encoders and decoders: the study's ``seed`` architecture (STUDY.md §1) and a strong ``conv`` one.
+"""VAE encoders and decoders: the study's ``seed`` architecture (docs/original-study.md) and a strong ``conv`` one.
 
 Every decoder computes *logits* (``decoder.logits(z)``, for a numerically stable BCE) and its
 ``forward``/``decode`` applies the sigmoid, so ``decode(z)`` returns pixel means in [0, 1] as the
@@ -29,7 +29,7 @@ class Posterior(NamedTuple):
     logvar: torch.Tensor  # (B, d)
 
 
-# ----------------------------------------------------------------------------- seed (STUDY.md table)
+# ----------------------------------------------------------------------------- seed (the original study's table)
 
 
 class SeedEncoder(nn.Module):
