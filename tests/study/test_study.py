@@ -15,6 +15,9 @@ import pytest
 from mnistgen.cli import main
 from mnistgen.gan import state as gan_state
 from mnistgen.study import STAGES, Stage, caps
+from mnistgen.study.core import Study
+from mnistgen.study.gan_studies import LADDER, ladder_config, rung_cap_shares
+from mnistgen.study.profiles import PROFILES
 
 GENERATORS = ("vae-conv", "vae-seed", "vae-seed-2d", "gan-losses-bce", "gan-losses-wgan", "gan-losses-wgan-gp", "gan-seed")
 
@@ -101,6 +104,16 @@ def test_a_minutes_cap_is_shared_by_the_training_stages():
     stages = [Stage("a", "", "x", noop, share=3.0), Stage("b", "", "x", noop), Stage("c", "", "x", noop, share=1.0)]
     assert caps(stages, 8.0) == {"a": 6.0, "c": 2.0} and caps(stages, 0) == {}
     assert sum(caps(STAGES, 10.0).values()) == pytest.approx(10.0)
+
+
+def test_the_capacity_rungs_split_their_stage_cap_by_cost(tmp_path):
+    shares = rung_cap_shares()
+    assert list(shares) == list(LADDER) and sum(shares.values()) == pytest.approx(1.0)
+    assert shares["MLP 128 vs seed D"] == pytest.approx(6 * shares["z 1, 16-8-4"])  # the MLP rung costs ~6 small ones
+    study = Study(tmp_path, PROFILES["full"], None, "cpu", 0, caps={"gan-capacity": 6.0})
+    minutes = [study.configure(ladder_config(r), "gan-capacity", cap_share=shares[r]).train.max_minutes for r in LADDER]
+    assert sum(minutes) == pytest.approx(6.0, abs=1e-3) and minutes[0] == pytest.approx(4.0, abs=1e-3)
+    assert study.configure(ladder_config("z 1, 16-8-4"), "gan-seed").train.max_minutes == 0.0  # no cap for that stage
 
 
 def _chromium() -> str | None:

@@ -60,13 +60,14 @@ class Study:
     def info(self) -> DatasetInfo:
         return describe(self.dataset)
 
-    def configure(self, cfg: Any, stage: str, extra: tuple[str, ...] = ()) -> Any:
+    def configure(self, cfg: Any, stage: str, extra: tuple[str, ...] = (), cap_share: float = 1.0) -> Any:
         """A preset with the study's dataset, seed and device, the stage's recipe (``extra``), then the profile's
-        overrides for the stage (which have the last word) and its data overrides; plus the stage's cap, if any."""
+        overrides for the stage (which have the last word) and its data overrides; plus the stage's cap, if any
+        (``cap_share`` of it, for a stage that trains several runs)."""
         overrides = [f"runtime.device={self.device}", f"runtime.seed={self.seed}", *extra,
                      *self.profile.recipes.get(stage, ()), *self.profile.data]
         if self.caps.get(stage):
-            overrides.append(f"train.max_minutes={self.caps[stage]:.4f}")
+            overrides.append(f"train.max_minutes={self.caps[stage] * cap_share:.4f}")
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dataset=self.dataset))
         return apply_overrides(cfg, overrides)
 

@@ -29,6 +29,14 @@ def _detrended_std(x: Sequence[float], y: Sequence[float]) -> float | None:
     return float(np.std(ya - (slope * xa + intercept)))
 
 
+def gan_work(run: Path) -> dict[str, int]:
+    """A GAN run's work so far: generator steps, its batch and critic steps per generator step, the images it generated
+    (steps x batch) and the real images its critic saw (x critic steps)."""
+    batch, n_critic = gan.load_config(run)[0].train.batch_size, rundir.read_json(run / rundir.METADATA)["hyper"]["n_critic"]
+    steps = (rundir.read_json(run / rundir.HISTORY)["step"] or [0])[-1]
+    return {"steps": steps, "batch": batch, "n_critic": n_critic, "images": steps * batch, "real_images": steps * batch * n_critic}
+
+
 def summarize(hist: dict, batch: int, n_critic: int, targets: tuple[float, ...] = (8.0, 9.0)) -> dict[str, Any]:
     """Convergence (generator steps and images until the probe IS first reaches each of ``targets``) and stability
     (spread of the probe IS and of the losses over the last third of the steps) of one GAN run."""
@@ -69,10 +77,9 @@ def loss_comparison(runs: dict[str, Path], out: Path, title: str, targets: tuple
         raise MnistgenError("fewer than two of the loss runs finished: nothing to compare")
     hists, rows = {}, []
     for loss, run in runs.items():
-        hists[loss] = rundir.read_json(run / rundir.HISTORY)
+        hists[loss], work = rundir.read_json(run / rundir.HISTORY), gan_work(run)
         hp = rundir.read_json(run / rundir.METADATA)["hyper"]
-        batch = gan.load_config(run)[0].train.batch_size
-        rows.append(summarize(hists[loss], batch, hp["n_critic"], targets)
+        rows.append(summarize(hists[loss], work["batch"], work["n_critic"], targets)
                     | {"recipe": f"{hp['optimizer']} {hp['lr_g']:g} / {hp['lr_d']:g}, {hp['n_critic']}"})
     if len({r["steps"] for r in rows}) > 1:
         raise MnistgenError("the loss runs trained different numbers of generator steps; compare them at equal work")
@@ -104,6 +111,13 @@ LADDER = {
     "z 2, 32-16-8": ("small", ("model.z_dim=2", "model.g_channels=32,16,8"), "fast discriminator"),
     "z 8, 64-32-16": ("small", ("model.z_dim=8", "model.g_channels=64,32,16"), "fast discriminator"),
 }
+RUNG_COST = {"tiny": 6.0, "small": 1.0}  # training time of a rung by preset, relative (measured: ~124 s and ~20 s)
+
+
+def rung_cap_shares() -> dict[str, float]:
+    """How the rungs split the capacity stage's share of an optional ``--minutes`` cap: in proportion to their cost."""
+    costs = {rung: RUNG_COST[preset] for rung, (preset, *_) in LADDER.items()}
+    return {rung: cost / sum(costs.values()) for rung, cost in costs.items()}
 
 
 def ladder_config(rung: str) -> gan.GANRunConfig:

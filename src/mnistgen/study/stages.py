@@ -16,7 +16,8 @@ from mnistgen.rundir import read_json
 from mnistgen.sampling import sample_images
 from mnistgen.study import captions
 from mnistgen.study.core import Stage, Study
-from mnistgen.study.gan_studies import LADDER, capacity_result, code_purity, ladder_config, loss_comparison, sweep_row
+from mnistgen.study.gan_studies import (LADDER, capacity_result, code_purity, gan_work, ladder_config, loss_comparison,
+                                         rung_cap_shares, sweep_row)
 
 ORIGINAL_GAN_IMAGES = gan.PRESETS["seed"].train.steps * gan.PRESETS["seed"].train.batch_size  # the original recipe
 
@@ -78,17 +79,11 @@ def _vae(preset: str, label: str, warm_from: str | None = None):
     return run
 
 
-def _gan_work(run: Path) -> dict[str, int]:
-    cfg, hp = gan.load_config(run)[0], read_json(run / rundir.METADATA)["hyper"]
-    steps = read_json(run / rundir.HISTORY)["step"][-1]
-    return {"steps": steps, "images": steps * cfg.train.batch_size, "real_images": steps * cfg.train.batch_size * hp["n_critic"]}
-
-
 def _gan(name: str, preset: str, loss: str, label: str, show: bool):
     def run(study: Study) -> dict[str, Any]:
         cfg = study.configure(gan.configure(preset, loss), name)
         run_dir, summary = study.train(gan.FAMILY, cfg, name, preset, probe=study.probe())
-        metrics, work = study.score_run(run_dir), _gan_work(run_dir)
+        metrics, work = study.score_run(run_dir), gan_work(run_dir)
         result = {"run_dir": name, "preset": preset, "loss": loss, "metrics": metrics, "row": {"label": label, "original": "gan"},
                   "work": work, "stopped": summary["stopped"], "cut_short": summary["stopped"] == "time", "blocks": []}
         if show:
@@ -116,9 +111,9 @@ def _losses(study: Study) -> dict[str, Any]:
 
 def _capacity(study: Study) -> dict[str, Any]:
     ev, out = study.get_evaluator(), study.out / "gan-capacity"
-    rows = []
+    rows, shares = [], rung_cap_shares()
     for rung in LADDER:
-        cfg = study.configure(ladder_config(rung), "gan-capacity")
+        cfg = study.configure(ladder_config(rung), "gan-capacity", cap_share=shares[rung])
         run_dir, _ = study.train(gan.FAMILY, cfg, f"gan-capacity/{re.sub('[^a-z0-9]+', '-', rung.lower()).strip('-')}", LADDER[rung][0],
                                  probe=None)
         rows.append(sweep_row(run_dir, rung, ev, 2000, LADDER[rung][2]))
@@ -167,6 +162,6 @@ STAGES = [
     Stage("gan-seed", "GAN, the study's seed DCGAN (its architecture exactly, a fast recipe)", "gan",
           lambda s: _gan("gan-seed", s.profile.seed_gan_preset, "bce", "GAN (seed DCGAN)", True)(s), ("evaluator",), 2.5),
     Stage("gan-capacity", "generator capacity vs mode collapse (a too-weak MLP, then wider and wider conv generators)", "gan",
-          _capacity, ("evaluator", "gan-losses-bce"), 1.0),
+          _capacity, ("evaluator", "gan-losses-bce"), 3.2),
     Stage("comparison", "qualitative comparison figure", "comparison", _comparison, needs=("evaluator",)),
 ]
