@@ -47,7 +47,8 @@ class VAETrainConfig:
     beta: float = 1.5  # weight of the KL term (> 1: posteriors closer to the prior, cleaner prior samples)
     warmup_epochs: float = 0.0  # KL warm-up: its weight rises linearly 0 -> 1 over this many epochs
     free_bits: float = 0.0  # > 0: each latent dimension's batch-mean KL is optimised only above this many nats
-    warm_start: str = ""  # a VAE run directory: start from the weights of its best checkpoint that fit this model
+    warm_start: str = ""  # a VAE run directory: start from the weights of its best checkpoint that fit this model ...
+    warm_plane: int = 0  # ... and, from a larger latent, on its principal plane, fitted to this many training images (0 = off)
     mmd: float = 0.0  # weight of MMD(aggregate q(z), N(0, I)) added to the loss (InfoVAE); 0 = plain VAE
     patience: int = 4  # early stopping: epochs without a better validation loss
     min_delta: float = 0.0  # an improvement must beat the best by more than this
@@ -57,8 +58,9 @@ class VAETrainConfig:
     prior_max_codes: int = 10_000  # ... fitted to at most this many training codes (a seeded random subset)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.epoch_images < 0:
-            raise MnistgenError("train.epochs, train.batch_size and train.lr must be positive, train.epoch_images >= 0")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.epoch_images < 0 or self.warm_plane < 0:
+            raise MnistgenError("train.epochs, train.batch_size and train.lr must be positive, "
+                                "train.epoch_images and train.warm_plane >= 0")
         if self.schedule not in SCHEDULES:
             raise MnistgenError(f"unknown train.schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
         if self.prior_iterations < 1 or self.prior_max_codes < 1:
@@ -84,9 +86,10 @@ PRESETS: dict[str, VAERunConfig] = {
                          train=replace(_SEED_TRAIN, epochs=40, epoch_images=5000, lr=1e-2, schedule="constant", beta=0.5)),
     # The same networks with a 2-D code, for the latent map. Trained alone they need many epochs before the decoder uses
     # the code; the study starts them from the 10-D model (train.warm_start: every weight but the heads to mu / log var
-    # and the decoder's first layer), after which 7 epochs of 18,000 images draw a map.
+    # and the decoder's first layer, and those two on the 10-D model's principal plane, fitted to 5,000 training images),
+    # after which 7 epochs of 18,000 images draw a map.
     "seed-2d": VAERunConfig(data=DataConfig(limit=20000, val_size=2000), model=replace(_SEED_MODEL, latent_dim=2, prior_components=50),
-                            train=replace(_SEED_TRAIN, epochs=7, lr=5e-3, beta=0.5)),
+                            train=replace(_SEED_TRAIN, epochs=7, lr=5e-3, beta=0.5, warm_plane=5000)),
     # Sharp reconstructions (latent 16, beta 0.5), then a 100-component mixture prior fitted to the codes.
     "conv": VAERunConfig(model=VAEModelConfig(latent_dim=16, prior_components=100), train=VAETrainConfig(epochs=3, beta=0.5)),
 }

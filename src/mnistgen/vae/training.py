@@ -30,6 +30,7 @@ from mnistgen.vae.figures import make_figures
 from mnistgen.vae.loss import kl_warmup, mmd_to_standard_normal, vae_loss
 from mnistgen.vae.model import VAE
 from mnistgen.vae.sampler import build_model
+from mnistgen.vae.warm import warm_start
 
 CURVES = ("loss", "recon", "kl")
 
@@ -129,7 +130,7 @@ def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Split
     loop = _Loop(cfg, run_dir, device, splits, preset, model, optimizer, EarlyStopping(tc.patience, tc.min_delta), started)
     loop.history = {k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]}
     if ckpt is None and tc.warm_start:
-        loop.history["warm_start"] = warm_start(model, tc.warm_start)
+        loop.history["warm_start"] = warm_start(model, tc.warm_start, splits.train[: tc.warm_plane] if tc.warm_plane else None)
     if ckpt is not None:
         load_module_state(model, ckpt["models"]["vae"], "VAE")
         optimizer.load_state_dict(ckpt["optimizers"]["adam"])
@@ -141,20 +142,6 @@ def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Split
     if tc.channels_last:
         loop.model = model.to(memory_format=torch.channels_last)
     return loop
-
-
-def warm_start(model: VAE, run_dir: str) -> dict[str, Any]:
-    """Copy the weights of another VAE run's best checkpoint that have this model's names and shapes (e.g. the 10-D seed
-    VAE into the 2-D one: all but the heads to mu and log var and the decoder's first layer); returns what was copied."""
-    path = Path(run_dir) / rundir.BEST
-    if not path.is_file():
-        raise MnistgenError(f"train.warm_start: {run_dir} holds no finished VAE run (no {rundir.BEST})")
-    source, own = load_checkpoint(path, KIND)["models"]["vae"], model.state_dict()
-    copied = [k for k, v in source.items() if k.startswith(("encoder.", "decoder.")) and k in own and own[k].shape == v.shape]
-    if not copied:
-        raise MnistgenError(f"train.warm_start: no weights of {run_dir} fit this model")
-    model.load_state_dict({k: source[k] for k in copied}, strict=False)
-    return {"from": str(run_dir), "tensors": copied}
 
 
 def _checkpoint(loop: _Loop, path: Path) -> None:
