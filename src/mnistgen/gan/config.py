@@ -105,8 +105,10 @@ PRESETS: dict[str, GANRunConfig] = {
     "fast": GANRunConfig(model=FAST_MODEL, train=FAST_TRAIN),
     # The original's anecdote: a generator far too simple for the seed discriminator -- an MLP z (100) -> 128 -> 784
     # (sigmoid), PyTorch's initialisation -- trained with Adam at a high rate (1e-3, batch 64) collapses within a few
-    # hundred steps onto one image; averaged over the last ~1,000 steps (EMA 0.999) it is one digit drawn over and over
-    # (seed 0: a "1", confidently; other seeds: a speckled image of one class). The capacity ladder's first rung.
+    # hundred steps onto one image; averaged over the last ~1,000 steps (EMA 0.999) it is one image drawn over and over.
+    # Trained as the study trains it (no probes) that image is a confidently classified digit for seeds 0, 1, 2 and 4
+    # and a speckled non-digit for seed 3: the collapse is certain, its clarity depends on the random stream
+    # (bench/RESULTS.md). The capacity ladder's first rung.
     "tiny": GANRunConfig(model=dataclasses.replace(SEED_MODEL, g_channels=(128,), init="torch"), train=GANTrainConfig(
         batch_size=64, steps=1500, lr_g=1e-3, lr_d=1e-3, ema_decay=0.999, adam_eps=1e-7, logit_clip=16.118, probe_every=300,
         grid_every=750, checkpoint_every=500)),
