@@ -85,9 +85,9 @@ PRESETS: dict[str, VAERunConfig] = {
     "seed": VAERunConfig(data=DataConfig(val_size=2000), model=replace(_SEED_MODEL, prior_components=100),
                          train=replace(_SEED_TRAIN, epochs=40, epoch_images=5000, lr=1e-2, schedule="constant", beta=0.5)),
     # The same networks with a 2-D code, for the latent map. Trained alone they need many epochs before the decoder uses
-    # the code; the study starts them from the 10-D model (train.warm_start: every weight but the heads to mu / log var
-    # and the decoder's first layer, and those two on the 10-D model's principal plane, fitted to 5,000 training images),
-    # after which 7 epochs of 18,000 images draw a map.
+    # the code; the study starts them from the 10-D model (train.warm_start: every weight that fits; the head to mu and
+    # the decoder's first layer set to the 10-D model's principal plane, fitted to 5,000 training images; the head to
+    # log var fresh), after which 7 epochs of 18,000 images draw a map.
     "seed-2d": VAERunConfig(data=DataConfig(limit=20000, val_size=2000), model=replace(_SEED_MODEL, latent_dim=2, prior_components=50),
                             train=replace(_SEED_TRAIN, epochs=7, lr=5e-3, beta=0.5, warm_plane=5000)),
     # Sharp reconstructions (latent 16, beta 0.5), then a 100-component mixture prior fitted to the codes.
