@@ -15,7 +15,7 @@ import pytest
 from mnistgen.cli import main
 from mnistgen.gan import state as gan_state
 from mnistgen.study import STAGES, Stage, caps
-from mnistgen.study.core import Study
+from mnistgen.study.core import Study, execute
 from mnistgen.study.gan_studies import LADDER, ladder_config, rung_cap_shares
 from mnistgen.study.profiles import PROFILES
 
@@ -104,6 +104,16 @@ def test_a_minutes_cap_is_shared_by_the_training_stages():
     stages = [Stage("a", "", "x", noop, share=3.0), Stage("b", "", "x", noop), Stage("c", "", "x", noop, share=1.0)]
     assert caps(stages, 8.0) == {"a": 6.0, "c": 2.0} and caps(stages, 0) == {}
     assert sum(caps(STAGES, 10.0).values()) == pytest.approx(10.0)
+
+
+def test_a_resumed_study_lists_its_stages_in_the_study_order(tmp_path):
+    ran = []
+    stages = [Stage(n, n, "x", lambda study, n=n: ran.append(n) or {}) for n in ("a", "b", "c")]
+    done = {"status": "done", "section": "x", "seconds": 1.0, "result": {}}
+    study = Study(tmp_path, PROFILES["quick"], None, "cpu", 0, state={"stages": {"c": done, "a": done, "old": done}})
+    state = execute(study, stages, 0.0, lambda line: None)
+    assert ran == ["b"] and list(state["stages"]) == ["a", "b", "c", "old"]
+    assert list(json.loads((tmp_path / "study.json").read_text())["stages"]) == ["a", "b", "c", "old"]
 
 
 def test_the_capacity_rungs_split_their_stage_cap_by_cost(tmp_path):

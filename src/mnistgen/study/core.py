@@ -140,6 +140,10 @@ def execute(study: Study, stages: list[Stage], minutes: float, log: Callable[[st
         write_json(study.out / STATE, study.state)
         results[stage.name] = _run_stage(study, stage, log) | ({"cap_minutes": cap} if cap else {})
         write_json(study.out / STATE, study.state)
+    # the study's order, whatever order a resumed study recorded them in (e.g. a stage a newer version added)
+    names = [s.name for s in stages]
+    study.state["stages"] = {n: results[n] for n in names if n in results} | {n: r for n, r in results.items() if n not in names}
+    write_json(study.out / STATE, study.state)
     return study.state
 
 
