@@ -119,7 +119,7 @@ def test_a_resumed_study_lists_its_stages_in_the_study_order(tmp_path):
 def test_the_capacity_rungs_split_their_stage_cap_by_cost(tmp_path):
     shares = rung_cap_shares()
     assert list(shares) == list(LADDER) and sum(shares.values()) == pytest.approx(1.0)
-    assert shares["MLP 128 vs seed D"] == pytest.approx(6 * shares["z 1, 16-8-4"])  # the MLP rung costs ~6 small ones
+    assert shares["MLP 128 vs seed D"] == pytest.approx(6 * shares["z 1, 16-8-4"])  # 1,500 x 64 vs 500 x 32 images
     study = Study(tmp_path, PROFILES["full"], None, "cpu", 0, caps={"gan-capacity": 6.0})
     minutes = [study.configure(ladder_config(r), "gan-capacity", cap_share=shares[r]).train.max_minutes for r in LADDER]
     assert sum(minutes) == pytest.approx(6.0, abs=1e-3) and minutes[0] == pytest.approx(4.0, abs=1e-3)
