@@ -53,6 +53,24 @@ def test_cluster_images_leaves_the_global_rng_alone():
     assert a.shape == (60,) and set(a.tolist()) <= {0, 1, 2, 3} and torch.equal(a, cluster_images(x, 4, seed=1))
 
 
+def test_cluster_images_fits_once_per_images_and_arguments(monkeypatch):
+    from mnistgen.gan import clusters as C
+    calls = []
+    real_kmeans = C.kmeans
+    monkeypatch.setattr(C, "kmeans", lambda *a, **k: calls.append(1) or real_kmeans(*a, **k))
+    monkeypatch.setattr(C, "_MEMO", type(C._MEMO)())
+    x = torch.rand(60, 1, 28, 28)
+    a = C.cluster_images(x, 4, seed=1)
+    a[:] = 0  # the caller's copy: the memo keeps its own
+    b = C.cluster_images(x.clone(), 4, seed=1)
+    assert len(calls) == 1 and not torch.equal(a, b)
+    y = x.clone()
+    y[0, 0, 0, 0] += 0.5
+    C.cluster_images(y, 4, seed=1)  # other images
+    C.cluster_images(x, 4, seed=2)  # another seed
+    assert len(calls) == 3 and len(C._MEMO) == C._MEMO_SIZE  # bounded: the oldest entry went
+
+
 def test_projection_discriminator_and_code_frequencies():
     g, d = build(CL)
     d.eval()
