@@ -281,6 +281,29 @@ def test_mixture_log_prob_matches_torch_distributions_and_starts_as_the_standard
     assert torch.allclose(fresh.log_prob(z), MultivariateNormal(torch.zeros(3), torch.eye(3)).log_prob(z), atol=1e-5)
 
 
+def test_mixture_em_is_scikit_learns_fit():
+    import warnings
+
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    gen = torch.Generator().manual_seed(3)
+    centres = 3 * torch.randn(12, 4, generator=gen)
+    codes = centres[torch.randint(0, 12, (1500,), generator=gen)] + torch.randn(1500, 4, generator=gen) * torch.rand(1500, 1, generator=gen)
+    ours = GaussianMixture(dim=4, components=20)
+    fit = ours.fit(codes, seed=5, restarts=2)
+    x = codes.double().numpy()
+    sk = SkGaussianMixture(20, covariance_type="full", reg_covar=1e-4 * float(x.var(0).mean()), max_iter=100, tol=1e-3, n_init=2,
+                           init_params="k-means++", random_state=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk.fit(x)
+    assert (fit["iterations"], fit["converged"]) == (sk.n_iter_, sk.converged_)
+    assert fit["log_likelihood"] == pytest.approx(sk.score(x), abs=1e-6)
+    assert torch.allclose(ours.means.double(), torch.from_numpy(sk.means_), atol=1e-5)
+    assert torch.allclose(ours.log_weights.double().exp(), torch.from_numpy(sk.weights_), atol=1e-6)
+    assert torch.allclose(ours.scale_tril.double(), torch.linalg.cholesky(torch.from_numpy(sk.covariances_)), atol=1e-5)
+
+
 def test_mixture_em_recovers_a_known_mixture_and_is_seeded():
     truth = _known_mixture()
     codes = truth.sample(8000, torch.Generator().manual_seed(2))  # (8000, 3)
