@@ -117,6 +117,11 @@ def test_cluster_run_trains_samples_and_resumes_exactly(tmp_path, tiny_mnist_dir
     freq = torch.bincount(a["extra"]["clusters"].long(), minlength=4).float() / 256
     g, _ = T.load_generator(full["run_dir"])
     assert torch.allclose(g.code_freq, freq) and torch.allclose(a["extra"]["ema"]["code_freq"], freq)
+    conv = next(m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)  # the format it trained in (faster sampling)
+    z = g.sample_latent(5, torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(g(z), g.to(memory_format=torch.contiguous_format)(z), atol=1e-5)
     assert "embed.weight" in a["models"]["discriminator"] and a["models"]["discriminator"]["embed.weight"].abs().sum() > 0
     assert "info" not in rundir.read_json(tmp_path / "full" / "history.json")
     figs = {p.name: p for p in T.make_figures(full["run_dir"])}

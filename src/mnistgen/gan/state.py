@@ -16,7 +16,7 @@ from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
 from mnistgen.gan.clusters import cluster_images
-from mnistgen.gan.config import KIND, GANRunConfig, hyper
+from mnistgen.gan.config import KIND, GANRunConfig, hyper, memory_format
 from mnistgen.gan.model import Discriminator, Generator, build, count_params
 from mnistgen.images import Splits, unit_to_pm1
 from mnistgen.runtime import environment, use_bf16
@@ -76,11 +76,6 @@ def _clusters(cfg: GANRunConfig, g: Generator, splits: Splits, ck: dict | None, 
         raise MnistgenError(f"the run's {len(clusters)} cluster codes do not match its {n} training images")
     g.code_freq.copy_(torch.bincount(clusters, minlength=k).float() / n)
     return clusters.to(device)
-
-
-def memory_format(t: Any) -> torch.memory_format:
-    """The memory format of the networks and their real batches (``train.channels_last``)."""
-    return torch.channels_last if t.channels_last else torch.contiguous_format
 
 
 def build_trainer(cfg: GANRunConfig, run_dir: Path, device: torch.device, splits: Splits, ck: dict | None, preset: str) -> Trainer:

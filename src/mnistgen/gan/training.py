@@ -22,10 +22,10 @@ import torch
 from mnistgen import rundir
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
-from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, next_probe_time
+from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, memory_format, next_probe_time
 from mnistgen.gan.figures import make_figures, save_progress_grid
 from mnistgen.gan.sampler import generate, grid_latent
-from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, memory_format, save_history
+from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, save_history
 from mnistgen.images import load_splits
 from mnistgen.metrics import load_evaluator, quick_scores
 from mnistgen.runs import open_run
