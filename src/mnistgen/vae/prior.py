@@ -9,8 +9,8 @@ w_k, draw eps ~ N(0, I), and decode z = mu_k + L_k eps.
 
 An unfitted mixture has every mean 0 and every covariance I, i.e. it *is* the standard prior. The fit is EM as
 scikit-learn's ``GaussianMixture`` runs it (its k-means++ start, M-step and stopping rule), vectorised over the
-components in float64 torch: ~7x faster than scikit-learn's per-component loops for 100 components, the same fit up
-to rounding (tested). The fitted parameters are kept as torch buffers, so sampling stays seeded and on-device.
+components in float64 torch (on the distinct entries of x x^T): ~10x faster than scikit-learn's per-component
+loops for 100 components, the same fit up to rounding (tested). The fitted parameters are kept as torch buffers, so sampling stays seeded and on-device.
 """
 
 from __future__ import annotations
@@ -37,14 +37,18 @@ class GaussianMixture(nn.Module):
         self.register_buffer("means", torch.zeros(components, dim))  # (K, d)
         self.register_buffer("scale_tril", torch.eye(dim).repeat(components, 1, 1))  # (K, d, d) Cholesky factors
 
-    def _log_joint(self, x: torch.Tensor, log_w: torch.Tensor, means: torch.Tensor, tril: torch.Tensor) -> torch.Tensor:
-        """log w_k + log N(x_n; mu_k, Sigma_k), (N, K), via the expanded quadratic form (no (N, K, d) tensor)."""
+    def _log_joint(self, x: torch.Tensor, log_w: torch.Tensor, means: torch.Tensor, tril: torch.Tensor,
+                   design: torch.Tensor | None = None) -> torch.Tensor:
+        """log w_k + log N(x_n; mu_k, Sigma_k), (N, K): the expanded quadratic form x^T P x - 2 x^T P mu + mu^T P mu
+        as one product of ``_design(x)`` (passed when the caller has it) with per-component coefficients."""
         prec = torch.cholesky_inverse(tril)  # (K, d, d) Sigma_k^-1
-        outer = (x[:, :, None] * x[:, None, :]).flatten(1)  # (N, d*d)
+        i, j = torch.triu_indices(self.dim, self.dim)
+        twice = torch.where(i == j, 1.0, 2.0).to(x.dtype)  # an off-diagonal pair occurs twice in x^T P x
         pm = (prec @ means[:, :, None]).squeeze(2)  # (K, d) Sigma^-1 mu
-        maha = outer @ prec.flatten(1).T - 2.0 * x @ pm.T + (means * pm).sum(1)  # (N, K)
+        coef = torch.cat([prec[:, i, j] * twice, -2.0 * pm, (means * pm).sum(1, keepdim=True)], 1)  # (K, P + d + 1)
+        maha = (_design(x) if design is None else design) @ coef.T  # (N, K)
         logdet = 2.0 * torch.log(torch.diagonal(tril, dim1=1, dim2=2)).sum(1)  # (K,)
-        return log_w - 0.5 * (maha.clamp_min(0.0) + logdet + self.dim * math.log(2 * math.pi))
+        return maha.clamp_min_(0.0).add_(logdet + self.dim * math.log(2 * math.pi)).mul_(-0.5).add_(log_w)
 
     @torch.no_grad()
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
@@ -87,13 +91,13 @@ class GaussianMixture(nn.Module):
 
     def _em(self, x: torch.Tensor, resp: torch.Tensor, reg_covar: float, iterations: int, tol: float) -> tuple:
         """EM from responsibilities ``resp`` (N, K): (log weights, means, covariances, bound, iterations, converged)."""
-        outer = (x[:, :, None] * x[:, None, :]).flatten(1)  # (N, d*d), reused by every M-step
-        log_w, means, cov = _m_step(x, outer, resp, reg_covar)
+        design = _design(x)  # (N, P + d + 1), reused by every step
+        log_w, means, cov = _m_step(design, self.dim, resp, reg_covar)
         bound, n_iter, converged = -math.inf, 0, False
         for n_iter in range(1, iterations + 1):
-            joint = self._log_joint(x, log_w, means, torch.linalg.cholesky(cov))  # (N, K) E-step
+            joint = self._log_joint(x, log_w, means, torch.linalg.cholesky(cov), design)  # (N, K) E-step
             norm = torch.logsumexp(joint, 1, keepdim=True)  # (N, 1)
-            log_w, means, cov = _m_step(x, outer, (joint - norm).exp(), reg_covar)
+            log_w, means, cov = _m_step(design, self.dim, joint.sub_(norm).exp_(), reg_covar)
             bound, previous = float(norm.mean()), bound  # the mean log-likelihood of the parameters before this M-step
             if abs(bound - previous) < tol:
                 converged = True
@@ -109,11 +113,22 @@ class GaussianMixture(nn.Module):
         return self.means[comp] + (self.scale_tril[comp] @ eps[:, :, None]).squeeze(2)  # (n, d)
 
 
-def _m_step(x: torch.Tensor, outer: torch.Tensor, resp: torch.Tensor, reg_covar: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _design(x: torch.Tensor) -> torch.Tensor:
+    """(N, d) -> (N, P + d + 1): the P = d (d + 1) / 2 distinct entries x_i x_j (i <= j) of x x^T, then x, then 1 --
+    what one matrix product needs for the quadratic forms of the E-step and for every sum of the M-step."""
+    i, j = torch.triu_indices(x.shape[1], x.shape[1])
+    return torch.cat([x[:, i] * x[:, j], x, torch.ones_like(x[:, :1])], 1)
+
+
+def _m_step(design: torch.Tensor, d: int, resp: torch.Tensor, reg_covar: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Weights, means and regularised covariances from responsibilities (N, K) (scikit-learn's M-step)."""
-    nk = resp.sum(0) + 10 * torch.finfo(x.dtype).eps  # (K,)
-    means = (resp.T @ x) / nk[:, None]  # (K, d)
-    d = x.shape[1]
-    second = ((resp.T @ outer) / nk[:, None]).view(-1, d, d)  # (K, d, d) E[x x^T] per component
-    cov = second - means[:, :, None] * means[:, None, :] + reg_covar * torch.eye(d, dtype=x.dtype)
+    sums = resp.T @ design  # (K, P + d + 1): sum_n r_nk [x x^T entries, x, 1]
+    p = d * (d + 1) // 2
+    nk = sums[:, -1] + 10 * torch.finfo(design.dtype).eps  # (K,)
+    means = sums[:, p : p + d] / nk[:, None]  # (K, d)
+    i, j = torch.triu_indices(d, d)
+    second = design.new_zeros(len(nk), d, d)  # (K, d, d) E[x x^T] per component, from its distinct entries
+    second[:, i, j] = sums[:, :p] / nk[:, None]
+    second[:, j, i] = second[:, i, j]
+    cov = second - means[:, :, None] * means[:, None, :] + reg_covar * torch.eye(d, dtype=design.dtype)
     return torch.log(nk / nk.sum()), means, (cov + cov.transpose(1, 2)) / 2
