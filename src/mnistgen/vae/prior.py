@@ -10,12 +10,14 @@ w_k, draw eps ~ N(0, I), and decode z = mu_k + L_k eps.
 An unfitted mixture has every mean 0 and every covariance I, i.e. it *is* the standard prior. The fit is EM as
 scikit-learn's ``GaussianMixture`` runs it (its k-means++ start, M-step and stopping rule), vectorised over the
 components in float64 torch (on the distinct entries of x x^T): ~10x faster than scikit-learn's per-component
-loops for 100 components, the same fit up to rounding (tested). The fitted parameters are kept as torch buffers, so sampling stays seeded and on-device.
+loops for 100 components, the same fit up to rounding (tested). The fitted parameters are kept as torch buffers,
+so sampling stays seeded and on-device.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -23,6 +25,15 @@ from sklearn.cluster import kmeans_plusplus
 from torch import nn
 
 from mnistgen.errors import MnistgenError
+
+
+class _EMRun(NamedTuple):
+    log_weights: torch.Tensor  # (K,)
+    means: torch.Tensor  # (K, d)
+    covariances: torch.Tensor  # (K, d, d)
+    bound: float  # mean log-likelihood of the codes under the parameters before the last M-step
+    iterations: int
+    converged: bool
 
 
 class GaussianMixture(nn.Module):
@@ -81,16 +92,16 @@ class GaussianMixture(nn.Module):
             start = np.zeros((n, k))
             start[kmeans_plusplus(x, k, random_state=rng)[1], np.arange(k)] = 1.0  # one code per component
             run = self._em(torch.from_numpy(x), torch.from_numpy(start), reg_covar, iterations, tol)
-            if best is None or run[3] > best[3]:
+            if best is None or run.bound > best.bound:
                 best = run
-        log_w, means, cov, _, n_iter, converged = best
-        self.log_weights.copy_(log_w.to(self.log_weights))
-        self.means.copy_(means.to(self.means))
-        self.scale_tril.copy_(torch.linalg.cholesky(cov).to(self.scale_tril))
-        return {"log_likelihood": float(self.log_prob(torch.from_numpy(x)).mean()), "iterations": n_iter, "converged": converged}
+        self.log_weights.copy_(best.log_weights.to(self.log_weights))
+        self.means.copy_(best.means.to(self.means))
+        self.scale_tril.copy_(torch.linalg.cholesky(best.covariances).to(self.scale_tril))
+        return {"log_likelihood": float(self.log_prob(torch.from_numpy(x)).mean()), "iterations": best.iterations,
+                "converged": best.converged}
 
-    def _em(self, x: torch.Tensor, resp: torch.Tensor, reg_covar: float, iterations: int, tol: float) -> tuple:
-        """EM from responsibilities ``resp`` (N, K): (log weights, means, covariances, bound, iterations, converged)."""
+    def _em(self, x: torch.Tensor, resp: torch.Tensor, reg_covar: float, iterations: int, tol: float) -> _EMRun:
+        """EM from responsibilities ``resp`` (N, K), as scikit-learn runs it."""
         design = _design(x)  # (N, P + d + 1), reused by every step
         log_w, means, cov = _m_step(design, self.dim, resp, reg_covar)
         bound, n_iter, converged = -math.inf, 0, False
@@ -102,7 +113,7 @@ class GaussianMixture(nn.Module):
             if abs(bound - previous) < tol:
                 converged = True
                 break
-        return log_w, means, cov, bound, n_iter, converged
+        return _EMRun(log_w, means, cov, bound, n_iter, converged)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
