@@ -22,7 +22,7 @@ from mnistgen.classifier.model import Classifier
 from mnistgen.config import from_dict, to_dict
 from mnistgen.images import load_splits
 from mnistgen.runs import load_run_config, open_run
-from mnistgen.runtime import environment, progress, set_rng_state, setup, use_bf16
+from mnistgen.runtime import environment, memory_format, progress, set_rng_state, setup, use_bf16
 
 
 def augment(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Generator) -> torch.Tensor:
@@ -59,7 +59,7 @@ def accuracy(model: Classifier, x: torch.Tensor, y: torch.Tensor, device: torch.
 def _epoch(model: Classifier, opt, sched, splits, tc: ClassifierTrainConfig, gen: torch.Generator, device: torch.device,
            bf16: bool, step: int, total: int, bar) -> tuple[int, dict[str, float]]:
     """One pass over the shuffled training images (stops at ``total`` steps); returns (step, train metrics)."""
-    fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
+    fmt = memory_format(tc)
     model.train()
     n = len(splits.train)
     order = torch.randperm(n, generator=gen)
@@ -98,7 +98,7 @@ def train(cfg: ClassifierRunConfig | None, out: str | Path | None = None, *, res
     splits = load_splits(cfg.data, data_dir, download_missing)
     gen = torch.Generator().manual_seed(cfg.runtime.seed)
     tc = cfg.train
-    fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
+    fmt = memory_format(tc)
     model = Classifier(cfg.model).to(device, memory_format=fmt)
     bf16 = use_bf16(tc.precision, device)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)

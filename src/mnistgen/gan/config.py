@@ -10,8 +10,6 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-import torch
-
 from mnistgen.config import DataConfig, RuntimeConfig, apply_overrides, pick_preset
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
@@ -145,11 +143,6 @@ def hyper(t: GANTrainConfig) -> L.LossDefaults:
     d = L.defaults(t.loss)
     return L.LossDefaults(**{f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
                             for f in dataclasses.fields(L.LossDefaults)})
-
-
-def memory_format(t: GANTrainConfig) -> torch.memory_format:
-    """The memory format of the networks, their real batches and the sampler (``train.channels_last``)."""
-    return torch.channels_last if t.channels_last else torch.contiguous_format
 
 
 def next_probe_time(t: GANTrainConfig, train_s: float) -> float:

@@ -9,10 +9,11 @@ import torch
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint, load_module_state
 from mnistgen.family import Sampler
-from mnistgen.gan.config import KIND, GANRunConfig, memory_format
+from mnistgen.gan.config import KIND, GANRunConfig
 from mnistgen.gan.model import GANModelConfig, Generator
 from mnistgen.images import pm1_to_unit
 from mnistgen.runs import load_run_config
+from mnistgen.runtime import memory_format
 
 GRID_SEED = 1234  # the fixed 10x10 noise of the progress grids
 

@@ -16,10 +16,10 @@ from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
 from mnistgen.gan.clusters import cluster_images
-from mnistgen.gan.config import KIND, GANRunConfig, hyper, memory_format
+from mnistgen.gan.config import KIND, GANRunConfig, hyper
 from mnistgen.gan.model import Discriminator, Generator, build, count_params
 from mnistgen.images import Splits, unit_to_pm1
-from mnistgen.runtime import environment, use_bf16
+from mnistgen.runtime import environment, memory_format, use_bf16
 
 
 @dataclass

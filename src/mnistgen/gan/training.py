@@ -22,14 +22,14 @@ import torch
 from mnistgen import rundir
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
-from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, memory_format, next_probe_time
+from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, next_probe_time
 from mnistgen.gan.figures import make_figures, save_progress_grid
 from mnistgen.gan.sampler import generate, grid_latent
 from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, save_history
 from mnistgen.images import load_splits
 from mnistgen.metrics import load_evaluator, quick_scores
 from mnistgen.runs import open_run
-from mnistgen.runtime import ScalarLogger, progress, set_rng_state, setup
+from mnistgen.runtime import ScalarLogger, memory_format, progress, set_rng_state, setup
 
 PROBE_SEED = 4321  # noise of the quality probe (independent of the training RNG)
 Probe = Callable[[torch.Tensor], dict]

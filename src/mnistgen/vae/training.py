@@ -24,7 +24,7 @@ from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.images import Splits, load_splits
 from mnistgen.runs import open_run
-from mnistgen.runtime import ScalarLogger, environment, progress, set_rng_state, setup
+from mnistgen.runtime import ScalarLogger, environment, memory_format, progress, set_rng_state, setup
 from mnistgen.vae.config import BUDGET_KEYS, KIND, VAERunConfig, VAETrainConfig
 from mnistgen.vae.figures import make_figures
 from mnistgen.vae.loss import kl_warmup, mmd_to_standard_normal, vae_loss
@@ -159,7 +159,7 @@ def _write_history(loop: _Loop) -> None:
 def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
     """One pass over the shuffled training images; returns (mean train terms, the last KL weight)."""
     tc, device, model = loop.cfg.train, loop.device, loop.model
-    fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
+    fmt = memory_format(tc)
     n_train, seed = loop.epoch_images, loop.cfg.runtime.seed
     total_steps, warmup_steps = tc.epochs * loop.steps_per_epoch, round(tc.warmup_epochs * loop.steps_per_epoch)
     model.train()
