@@ -1,9 +1,10 @@
 """Warm starts: a VAE begins from the weights of another VAE run (e.g. the 2-D seed VAE from the 10-D one).
 
 Every tensor with the same name and shape is copied. What the latent size changes (the heads to mu and log var and
-the decoder's first layer) is either left at its fresh initialisation or, with ``plane=True``, set so that the new
-model starts as the old one restricted to its *principal plane*: mu' = P (mu - m) with P the top principal
-directions of the old model's means on training images (m their mean), and a decoder that reads z' as m + P^T z'.
+the decoder's first layer) is either left at its fresh initialisation or, when training images are given
+(``train.warm_plane`` > 0), set so that the new model starts as the old one restricted to its *principal plane*:
+mu' = P (mu - m) with P the top principal directions of the old model's means on training images (m their mean),
+and a decoder that reads z' as m + P^T z'.
 """
 
 from __future__ import annotations
