@@ -1,8 +1,9 @@
 """The VAE family: the study's LSTM-encoder / tiny-decoder VAE (``seed``, ``seed-2d``) and a strong ``conv`` one.
 
 Modules: ``config`` (dataclass configs, presets), ``model`` (encoders, decoders; shape comments),
-``prior`` (the ex-post Gaussian-mixture prior), ``loss`` (BCE + beta * KL), ``train`` (the loop with
-early stopping), ``sampler`` (load a run, decode prior samples), ``figures`` (curves, grids, latent map).
+``prior`` (the ex-post Gaussian-mixture prior), ``loss`` (BCE + beta * KL), ``training`` (the loop with
+early stopping), ``refine`` (the decoder trained alone after it), ``sampler`` (load a run, decode prior
+samples), ``figures`` (curves, grids, latent map).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from mnistgen.vae.config import BUDGET_KEYS, KIND, PRESETS, SCHEDULES, VAEModelC
 from mnistgen.vae.figures import make_figures
 from mnistgen.vae.model import VAE
 from mnistgen.vae.sampler import build_model, load_config, load_model, load_sampler
-from mnistgen.vae.training import EarlyStopping, evaluate, lr_at, train
+from mnistgen.vae.loss import evaluate
+from mnistgen.vae.training import EarlyStopping, lr_at, train
 
 
 def configure(preset: str, **options: Any) -> VAERunConfig:

@@ -56,6 +56,9 @@ class VAETrainConfig:
     channels_last: bool = True  # faster convolutions on CPU
     prior_iterations: int = 40  # at most this many EM iterations of the mixture prior (only when model.prior_components > 0) ...
     prior_max_codes: int = 10_000  # ... fitted to at most this many training codes (a seeded random subset)
+    decoder_epochs: int = 0  # > 0: then train the decoder alone this many passes on the frozen encoder's posteriors (vae/refine.py) ...
+    decoder_images: int = 0  # ... of this many training images, a seeded draw (0 = all of them) ...
+    decoder_lr: float = 1e-2  # ... with Adam, one-cycle to this peak learning rate
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.epoch_images < 0 or self.warm_plane < 0:
@@ -65,6 +68,8 @@ class VAETrainConfig:
             raise MnistgenError(f"unknown train.schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
         if self.prior_iterations < 1 or self.prior_max_codes < 1:
             raise MnistgenError("train.prior_iterations and train.prior_max_codes must be positive")
+        if self.decoder_epochs < 0 or self.decoder_images < 0 or self.decoder_lr <= 0:
+            raise MnistgenError("train.decoder_epochs and train.decoder_images must be >= 0, train.decoder_lr > 0")
         if self.beta < 0 or self.warmup_epochs < 0 or self.mmd < 0 or self.patience < 1 or self.max_minutes < 0 or self.free_bits < 0:
             raise MnistgenError("train.beta, train.warmup_epochs, train.mmd and train.max_minutes must be >= 0, train.patience >= 1")
 

@@ -45,6 +45,10 @@ def plot_loss(history: dict, path: Path, title: str = "VAE: combined loss per ep
         value = history["val_loss"][history["epoch"].index(best)]
         ax.axvline(best, color="gray", lw=0.8, ls=":")
         ax.plot([best], [value], "*", color="red", ms=14, label=f"best epoch {best} (val {value:.2f})")
+        done = history.get("decoder")
+        if done and done["kept"]:  # the best epoch's model after its decoder was trained alone (vae/refine.py)
+            ax.plot([best], [done["val_loss_after"]], "D", color="green", ms=8,
+                    label=f"its decoder refined alone (val {done['val_loss_after']:.2f})")
     ax.set(title=title, xlabel="epoch", ylabel="reconstruction BCE + beta * KL [nats / image]")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.grid(alpha=0.3)

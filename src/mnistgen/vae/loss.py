@@ -1,4 +1,5 @@
-"""The VAE objective: Bernoulli reconstruction (BCE summed per image) + beta * KL(q(z|x) || N(0, I)).
+"""The VAE objective: Bernoulli reconstruction (BCE summed per image) + beta * KL(q(z|x) || N(0, I)), and its mean
+over a set of images (``evaluate``: the validation curves).
 
 All terms are averaged over the batch *after* summing over pixels / latent dimensions, so they are
 in nats per image, as the study reports them.
@@ -12,6 +13,10 @@ import torch
 import torch.nn.functional as F
 
 from mnistgen.errors import MnistgenError
+from mnistgen.vae.model import VAE
+
+
+CURVES = ("loss", "recon", "kl")  # the terms recorded per epoch
 
 
 class VAELoss(NamedTuple):
@@ -84,3 +89,17 @@ def mmd_to_standard_normal(z: torch.Tensor, generator: torch.Generator | None = 
     off = 1.0 - torch.eye(n, device=z.device, dtype=z.dtype)
     kqq, kpp, kqp = k[:n, :n], k[n:, n:], k[:n, n:]
     return ((kqq * off).sum() + (kpp * off).sum()) / (n * (n - 1)) - 2.0 * kqp.mean()
+
+
+@torch.no_grad()
+def evaluate(model: VAE, images: torch.Tensor, beta: float, gen: torch.Generator, device: torch.device, batch: int = 1000) -> dict[str, float]:
+    """Mean combined loss (recon + beta*KL), reconstruction and KL per image over ``images``."""
+    model.eval()
+    sums = dict.fromkeys(CURVES, 0.0)
+    for i in range(0, len(images), batch):
+        x = images[i : i + batch].to(device)
+        out = model(x, gen)
+        terms = vae_loss(out.logits, x, out.mu, out.logvar, beta=beta)
+        for name, value in zip(CURVES, terms):
+            sums[name] += float(value) * len(x)
+    return {k: v / max(len(images), 1) for k, v in sums.items()}

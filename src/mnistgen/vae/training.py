@@ -27,12 +27,11 @@ from mnistgen.runs import open_run
 from mnistgen.runtime import ScalarLogger, environment, memory_format, progress, set_rng_state, setup
 from mnistgen.vae.config import BUDGET_KEYS, KIND, VAERunConfig, VAETrainConfig
 from mnistgen.vae.figures import make_figures
-from mnistgen.vae.loss import kl_warmup, mmd_to_standard_normal, vae_loss
+from mnistgen.vae.loss import CURVES, evaluate, kl_warmup, mmd_to_standard_normal, vae_loss
 from mnistgen.vae.model import VAE
+from mnistgen.vae.refine import refine_decoder
 from mnistgen.vae.sampler import build_model
 from mnistgen.vae.warm import warm_start
-
-CURVES = ("loss", "recon", "kl")
 
 
 class EarlyStopping:
@@ -75,20 +74,6 @@ def lr_at(step: int, total: int, cfg: VAETrainConfig) -> float:
 
 def _gen(seed: int, epoch: int, salt: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed * 1_000_003 + epoch * 101 + salt)
-
-
-@torch.no_grad()
-def evaluate(model: VAE, images: torch.Tensor, beta: float, gen: torch.Generator, device: torch.device, batch: int = 1000) -> dict[str, float]:
-    """Mean combined loss (recon + beta*KL), reconstruction and KL per image over ``images``."""
-    model.eval()
-    sums = dict.fromkeys(CURVES, 0.0)
-    for i in range(0, len(images), batch):
-        x = images[i : i + batch].to(device)
-        out = model(x, gen)
-        terms = vae_loss(out.logits, x, out.mu, out.logvar, beta=beta)
-        for name, value in zip(CURVES, terms):
-            sums[name] += float(value) * len(x)
-    return {k: v / max(len(images), 1) for k, v in sums.items()}
 
 
 @dataclass
@@ -243,6 +228,9 @@ def train(cfg: VAERunConfig | None, out: str | Path | None = None, *, resume: st
     splits = splits or load_splits(cfg.data, data_dir, download_missing)
     loop = _start(cfg, run_dir, device, splits, ckpt, preset_name, started)
     stopped = _run_epochs(loop)
+    if cfg.train.decoder_epochs and (loop.epochs_this_call or "decoder" not in loop.history):
+        loop.history["decoder"] = _refine(loop)
+        _write_history(loop)
     if loop.model.prior is not None and (loop.epochs_this_call or "prior" not in loop.history):
         loop.history["prior"] = _fit_prior(loop.model, run_dir, splits, cfg)
         _write_history(loop)
@@ -253,7 +241,8 @@ def train(cfg: VAERunConfig | None, out: str | Path | None = None, *, resume: st
             "status": "finished" if stopped != "time-budget" else "stopped-by-time-budget", "stopped": stopped,
             "epochs_completed": loop.epoch, "best_epoch": stopper.best_epoch, "best_val_loss": stopper.best,
             "train_seconds_this_call": train_seconds, "wall_seconds_this_call": time.monotonic() - started,
-            "train_seconds_total": loop.prior_seconds + train_seconds, "resumed": resume is not None}
+            "train_seconds_total": loop.prior_seconds + train_seconds, "resumed": resume is not None,
+            "decoder_refinement": loop.history.get("decoder")}
     rundir.write_json(run_dir / rundir.METADATA, meta)
     return meta | {"run_dir": str(run_dir), "figures": [str(p) for p in figures],
                    "epoch_images": loop.epoch_images,
@@ -274,3 +263,20 @@ def _fit_prior(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig) -> 
     best["state"]["prior"] = hist
     rewrite_checkpoint(run_dir / rundir.BEST, best)
     return hist
+
+
+def _refine(loop: _Loop) -> dict:
+    """Refine the BEST weights' decoder alone (vae/refine.py) and store it in the best checkpoint. It always starts from
+    the joint training's decoder (kept in the checkpoint beside the refined one), so a repeated call gives the same."""
+    best = load_checkpoint(loop.run_dir / rundir.BEST, KIND)
+    load_module_state(loop.model, best["models"]["vae"], "VAE")
+    joint = best["state"].get("joint_decoder")
+    if joint is not None:
+        loop.model.decoder.load_state_dict(joint)
+    joint = joint or {k: v.clone() for k, v in loop.model.decoder.state_dict().items()}
+    seed, device = loop.cfg.runtime.seed, loop.device
+    done = refine_decoder(loop.model, loop.splits.train, loop.splits.val, loop.cfg.train, seed, device,
+                          lambda: _gen(seed, 0, 2, device))
+    best["models"]["vae"], best["state"]["joint_decoder"], best["state"]["decoder"] = loop.model.state_dict(), joint, done
+    rewrite_checkpoint(loop.run_dir / rundir.BEST, best)
+    return done
