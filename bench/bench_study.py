@@ -56,11 +56,11 @@ def main() -> None:
     cpu, flags = cpu_description()
     env = state["environment"]
     print(f"machine: {cpu}; flags: {' '.join(flags)}; torch threads {env['torch_threads']}; device {env['device']}; precision fp32")
-    print(f"{'stage':<20} {'work':<44} {'wall s':>8}")
+    print(f"{'stage':<20} {'work':<52} {'wall s':>8}")
     for name, s in state["stages"].items():
-        print(f"{name:<20} {work_words(s.get('result') or {}):<44} {s.get('seconds', 0):>8.1f}")
+        print(f"{name:<20} {work_words(s.get('result') or {}):<52} {s.get('seconds', 0):>8.1f}")
     total = stage_seconds(state)  # summed over the stages: right also for a study that was interrupted and resumed
-    print(f"{'total':<20} {'':<44} {total:>8.1f}  ({total / 60:.1f} min of stage wall time)")
+    print(f"{'total':<20} {'':<52} {total:>8.1f}  ({total / 60:.1f} min of stage wall time)")
     if not args.no_calibrate:
         here = calibrate(args.data_dir)
         speedups = {"fast GAN": here["gan_steps_per_s"] / REFERENCE["gan_steps_per_s"],

@@ -84,3 +84,15 @@ def test_first_sentence_keeps_decimals_whole():
     assert first_sentence("Samples at confidence 0.98. Then more.") == "Samples at confidence 0.98"
     assert first_sentence("IS 9.12 (n = 2000); classes rise") == "IS 9.12 (n = 2000)"
     assert first_sentence("One sentence only.") == "One sentence only"
+
+
+def test_refinement_caption_gives_the_measured_losses_and_says_when_the_joint_decoder_was_kept():
+    done = {"epochs": 10, "images": 20000, "val_loss_before": 130.5, "val_loss_after": 122.25, "val_recon_before": 121.0,
+            "val_recon_after": 112.75, "kept": True}
+    helped = C.refinement_caption({"decoder": done})
+    assert "10 passes over 20,000 training images" in helped and "130.50 → 122.25" in helped and "the samples use it" in helped
+    worse = C.refinement_caption({"decoder": done | {"val_loss_after": 131.0, "kept": False}})
+    assert "130.50 → 131.00" in worse and "jointly trained decoder was kept" in worse and "samples use it" not in worse
+    assert C.refinement_caption({}) == "" and "refined" not in C.sampling_note({})
+    assert "trained alone for 10 passes" in C.sampling_note({"decoder": done})
+    assert "trained alone" not in C.sampling_note({"decoder": done | {"kept": False}})

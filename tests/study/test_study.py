@@ -14,7 +14,7 @@ import pytest
 
 from mnistgen.cli import main
 from mnistgen.gan import state as gan_state
-from mnistgen.study import STAGES, Stage, caps
+from mnistgen.study import STAGES, Stage, caps, work_words
 from mnistgen.study.core import Study, execute
 from mnistgen.study.gan_studies import LADDER, ladder_config, rung_cap_shares
 from mnistgen.study.profiles import PROFILES
@@ -178,3 +178,10 @@ def test_paper_profile_runs_on_tiny_data(tiny_mnist_dir, tmp_path, monkeypatch):
     assert seed["model"]["init"] == "keras" and seed["train"]["adam_eps"] == 1e-7 and seed["train"]["logit_clip"] > 16
     vae = json.loads((out / "vae-seed" / "config.json").read_text())["config"]
     assert vae["train"]["lr"] == 1e-3 and vae["model"]["init"] == "keras" and vae["model"]["prior_components"] == 0
+    assert vae["train"]["decoder_epochs"] == 0  # the original trained encoder and decoder together only
+
+
+def test_work_words_count_the_decoder_only_images_apart():
+    refined = {"work": {"epochs": 31, "images": 155000, "decoder_images": 200000}}
+    assert work_words(refined) == "31 epochs, 155,000 images + 200,000 decoder-only"
+    assert work_words({"work": {"epochs": 3, "images": 900, "decoder_images": 0}, "cut_short": True}) == "3 epochs, 900 images (cut)"

@@ -79,17 +79,18 @@ def run_study(out: str | Path, *, profile: str = "full", minutes: float = 0.0, r
 
 def stage_table(state: dict) -> str:
     """Per stage: status, the work it did and its wall time."""
-    rows = [f"{'stage':<18} {'status':<8} {'work':<34} {'wall':>8}"]
+    rows = [f"{'stage':<18} {'status':<8} {'work':<50} {'wall':>8}"]
     for name, s in state.get("stages", {}).items():
-        rows.append(f"{name:<18} {s.get('status', '?'):<8} {work_words(s.get('result') or {}):<34} {s.get('seconds', 0) or 0:>7.1f}s")
-    rows.append(f"{'total':<18} {'':<8} {'':<34} {stage_seconds(state):>7.1f}s")
+        rows.append(f"{name:<18} {s.get('status', '?'):<8} {work_words(s.get('result') or {}):<50} {s.get('seconds', 0) or 0:>7.1f}s")
+    rows.append(f"{'total':<18} {'':<8} {'':<50} {stage_seconds(state):>7.1f}s")
     return "\n".join(rows)
 
 
 def work_words(result: dict) -> str:
     work = result.get("work") or {}
     if "epochs" in work:
-        return f"{work['epochs']} epochs, {work['images']:,} images" + (" (cut)" if result.get("cut_short") else "")
+        decoder = f" + {work['decoder_images']:,} decoder-only" if work.get("decoder_images") else ""
+        return f"{work['epochs']} epochs, {work['images']:,} images{decoder}" + (" (cut)" if result.get("cut_short") else "")
     if "steps" in work:
         return f"{work['steps']:,} steps, {work['images']:,} images" + (" (cut)" if result.get("cut_short") else "")
     return ""

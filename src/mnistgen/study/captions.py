@@ -59,6 +59,19 @@ def loss_caption(hist: dict, patience: int, max_epochs: int) -> str:
     return f"{head}; training ended at epoch {last} (cut short by the time cap) before early stopping could decide."
 
 
+def refinement_caption(hist: dict) -> str:
+    """What training the decoder alone after the joint epochs did to the validation loss ('' when it did not run)."""
+    done = (hist or {}).get("decoder")
+    if not done:
+        return ""
+    what = (f"Then the decoder alone trained {done['epochs']} passes over {done['images']:,} training images on the frozen "
+            f"encoder's posteriors (codes, KL and map unchanged): validation loss {done['val_loss_before']:.2f} → "
+            f"{done['val_loss_after']:.2f}")
+    if done["kept"]:
+        return f"{what} (reconstruction {done['val_recon_before']:.2f} → {done['val_recon_after']:.2f}); the samples use it."
+    return f"{what}, no better, so the jointly trained decoder was kept."
+
+
 def _spread(hist: Sequence[float], info: DatasetInfo) -> tuple[str, str]:
     """('8 of 10', 'digit 5, 29 %'): the classes holding at least 1 % of the samples, and the largest class."""
     top = max(range(len(hist)), key=lambda k: hist[k])
@@ -173,8 +186,10 @@ def code_caption(categories: int, purity: float | None, info: DatasetInfo) -> st
 
 def sampling_note(hist: dict | None) -> str:
     """How a VAE's samples were drawn: from N(0, I), or from the mixture prior fitted to the codes."""
-    prior = (hist or {}).get("prior")
+    prior, done = (hist or {}).get("prior"), (hist or {}).get("decoder")
+    refined = (f"; the decoder was then trained alone for {done['epochs']} passes over {done['images']:,} training images"
+               if done and done["kept"] else "")
     if not prior or prior.get("log_likelihood") is None:
-        return "decoded by the decoder alone from random z ~ N(0, I)"
+        return f"decoded by the decoder alone from random z ~ N(0, I){refined}"
     return (f"decoded by the decoder alone from random codes of the ex-post prior (a mixture of {prior['components']} "
-            f"full-covariance Gaussians fitted by EM to the encoder's means of {prior['codes']:,} training images)")
+            f"full-covariance Gaussians fitted by EM to the encoder's means of {prior['codes']:,} training images){refined}")

@@ -100,7 +100,8 @@ def _work_table(state: dict) -> tuple:
     for name, s in state.get("stages", {}).items():
         r = s.get("result") or {}
         w = r.get("work") or {}
-        work = (f"{w['epochs']} of ≤ {w['max_epochs']} epochs (best {w['best_epoch']}), {w['images']:,} images" if "epochs" in w
+        decoder = f"; then the decoder alone, {w['decoder_images']:,} images" if w.get("decoder_images") else ""
+        work = (f"{w['epochs']} of ≤ {w['max_epochs']} epochs (best {w['best_epoch']}), {w['images']:,} images{decoder}" if "epochs" in w
                 else f"{w['steps']:,} generator steps, {w['images']:,} images (D: {w['real_images']:,} real)" if "steps" in w else "")
         note = s.get("error") or s.get("reason") or ("cut short by the --minutes cap" if r.get("cut_short") else "")
         rows.append([name, s.get("status"), work, round(s.get("seconds", 0) or 0, 1), note])

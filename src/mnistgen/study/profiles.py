@@ -46,7 +46,7 @@ QUICK = Profile(
 # Wasserstein losses with their papers' recipes on that same model.
 _PAPER_VAE = ("model.init=keras", "train.schedule=constant", "train.lr=1e-3", "train.adam_eps=1e-7", "train.epochs=100",
               "train.epoch_images=0", "train.batch_size=128", "train.beta=1.0", "data.limit=0", "data.val_size=5000",
-              "model.prior_components=0", "train.warm_start=")
+              "model.prior_components=0", "train.warm_start=", "train.decoder_epochs=0")
 PAPER = Profile(
     "paper", "the original study's recipes (100 GAN epochs at batch 256: hours on a CPU, minutes on a GPU)",
     n=10000, kid_subset=1000,

@@ -53,7 +53,8 @@ def _vae_blocks(study: Study, preset: str, run: Path, metrics: dict, cfg: vae.VA
                                                               "recipe, for comparison with the fitted prior."))
     if (figs / "latent_map.json").is_file():
         blocks.append(fig(study, figs / "latent_map.png", captions.latent_caption(read_json(figs / "latent_map.json"), info)))
-    blocks += [fig(study, figs / "loss.png", f"The {name}. " + captions.loss_caption(hist, cfg.train.patience, cfg.train.epochs)),
+    loss_words = f"The {name}. {captions.loss_caption(hist, cfg.train.patience, cfg.train.epochs)} {captions.refinement_caption(hist)}"
+    blocks += [fig(study, figs / "loss.png", loss_words.rstrip()),
                fig(study, figs / "kl.png", f"The {name}. " + captions.kl_caption(hist, original_rise))]
     if (figs / "reconstructions.png").is_file() and preset == "conv":
         blocks.append(fig(study, figs / "reconstructions.png", "Reconstructions of test images: inputs (top), decoded "
@@ -72,7 +73,8 @@ def _vae(preset: str, label: str, warm_from: str | None = None):
         return {"run_dir": name, "preset": preset, "metrics": metrics, "row": {"label": label, "original": "vae"},
                 "work": {"epochs": summary["epochs_completed"], "max_epochs": cfg.train.epochs, "best_epoch": summary["best_epoch"],
                          "images": summary["epochs_completed"] * per_epoch, "epoch_images": per_epoch,
-                         "train_images": summary["dataset"]["n_train_used"]},
+                         "train_images": summary["dataset"]["n_train_used"],
+                         "decoder_images": (summary.get("decoder_refinement") or {}).get("images_seen", 0)},
                 "stopped": summary["stopped"], "cut_short": summary["stopped"] == "time-budget",
                 "blocks": _vae_blocks(study, preset, run_dir, metrics, cfg)}
 
