@@ -35,7 +35,8 @@ def calibrate(data_dir: str | None) -> dict[str, float]:
         cfg = apply_overrides(gan.configure("fast"), ["runtime.device=cpu", "train.steps=200", "train.probe_every=0",
                                                       "train.grid_every=0", "train.checkpoint_every=1000"])
         s = gan.train(cfg, Path(tmp) / "gan", data_dir=data_dir, probe=None)
-        v = vae.train(apply_overrides(vae.configure("conv"), ["runtime.device=cpu", "train.epochs=1", "model.prior_components=0"]),
+        v = vae.train(apply_overrides(vae.configure("conv"), ["runtime.device=cpu", "train.epochs=1", "model.prior_components=0",
+                                                                 "train.decoder_epochs=0"]),
                       Path(tmp) / "vae", data_dir=data_dir)
     return {"gan_steps_per_s": s["steps_per_second"], "vae_epoch_s": v["train_seconds_this_call"]}
 
