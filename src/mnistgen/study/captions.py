@@ -187,8 +187,8 @@ def code_caption(categories: int, purity: float | None, info: DatasetInfo) -> st
 def sampling_note(hist: dict | None) -> str:
     """How a VAE's samples were drawn: from N(0, I), or from the mixture prior fitted to the codes."""
     prior, done = (hist or {}).get("prior"), (hist or {}).get("decoder")
-    refined = (f"; the decoder was then trained alone for {done['epochs']} passes over {done['images']:,} training images"
-               if done and done["kept"] else "")
+    refined = (f"; after the joint epochs the decoder was trained alone for {done['epochs']} passes over "
+               f"{done['images']:,} training images" if done and done["kept"] else "")
     if not prior or prior.get("log_likelihood") is None:
         return f"decoded by the decoder alone from random z ~ N(0, I){refined}"
     return (f"decoded by the decoder alone from random codes of the ex-post prior (a mixture of {prior['components']} "

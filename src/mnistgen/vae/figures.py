@@ -130,7 +130,8 @@ def make_figures(run_dir: str | Path, splits: Splits | None = None, data_dir: st
         written += [plot_kl(history, figures / FILES["kl"]), plot_loss(history, figures / FILES["loss"])]
     model, cfg = load_model(run_dir, "cpu")
     model = model.float()
-    best = history.get("best_epoch")
+    refined = (history.get("decoder") or {}).get("kept")
+    best = f"{history.get('best_epoch')}" + (" (decoder refined alone)" if refined else "")
     with torch.no_grad():
         grids = [("samples", model.sample(100, torch.Generator().manual_seed(0)),  # (100, 1, 28, 28)
                   f"{model.prior.components}-Gaussian mixture prior" if model.prior is not None else "N(0, I)")]
