@@ -100,7 +100,7 @@ PRESETS: dict[str, VAERunConfig] = {
     "seed-2d": VAERunConfig(data=DataConfig(limit=20000, val_size=2000), model=replace(_SEED_MODEL, latent_dim=2, prior_components=50),
                             train=replace(_SEED_TRAIN, epochs=5, lr=5e-3, beta=0.5, warm_plane=5000, decoder_epochs=10)),
     # Sharp reconstructions (latent 16, beta 0.5): 2 joint epochs, then the decoder alone, 3 passes over 20,000 training
-    # images (bench/RESULTS.md: better on every score than a third joint epoch, for less time -- IS 9.55, FID 3.5,
+    # images (bench/RESULTS.md: better on every score than a third joint epoch, in no more time -- IS 9.55, FID 3.5,
     # recall 0.36 against 9.53 / 4.6 / 0.26), then a 200-component mixture prior fitted to the codes of 50,000 training
     # images (100 components on 10,000 codes, ~100 codes per 136-parameter covariance, leave the density under-fitted:
     # IS 9.38 -> 9.53, FID 5.3 -> 4.6 for ~15 s more EM on a 2-core CPU).
