@@ -165,10 +165,15 @@ class VAE(nn.Module):
         return self.encoder(x)
 
     @torch.no_grad()
+    def posteriors(self, images: torch.Tensor, batch: int = 1000) -> Posterior:
+        """q(z|x) of ``images`` (N, 1, 28, 28) in batches: means and log-variances, float32 (N, d) on the model's device."""
+        device = next(self.encoder.parameters()).device
+        parts = [self.encoder(images[i : i + batch].to(device)) for i in range(0, len(images), batch)]
+        return Posterior(torch.cat([p.mu.float() for p in parts]), torch.cat([p.logvar.float() for p in parts]))
+
     def posterior_means(self, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
         """Encoder means of ``images`` (N, 1, 28, 28) in batches, float32 (N, d) on the model's device."""
-        device = next(self.encoder.parameters()).device
-        return torch.cat([self.encoder(images[i : i + batch].to(device)).mu.float() for i in range(0, len(images), batch)])
+        return self.posteriors(images, batch).mu
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Pixel means in [0, 1], (B, 1, 28, 28)."""

@@ -24,18 +24,6 @@ from mnistgen.vae.model import VAE
 _SALT = 7_919  # the refinement's own random stream (image draw, order, reparameterisation noise)
 
 
-@torch.no_grad()
-def encode_posteriors(model: VAE, images: torch.Tensor, device: torch.device, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Means and standard deviations of q(z|x), each (N, d), for ``images`` (N, 1, 28, 28)."""
-    model.eval()
-    mus, sds = [], []
-    for i in range(0, len(images), batch):
-        post = model.encoder(images[i : i + batch].to(device))
-        mus.append(post.mu.float())
-        sds.append(torch.exp(0.5 * post.logvar.float()))
-    return torch.cat(mus), torch.cat(sds)
-
-
 def _fit(model: VAE, images: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor, tc: VAETrainConfig, gen: torch.Generator) -> float:
     """``tc.decoder_epochs`` shuffled passes of Adam (one-cycle to ``tc.decoder_lr``) on the decoder's BCE; last pass's mean."""
     decoder, device = model.decoder, mu.device
@@ -49,7 +37,8 @@ def _fit(model: VAE, images: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor, t
         for i in range(per_epoch):
             idx = order[i * tc.batch_size : (i + 1) * tc.batch_size]
             eps = torch.randn(len(idx), mu.shape[1], generator=gen).to(device)
-            z = mu[idx.to(device)] + sd[idx.to(device)] * eps  # (B, d) ~ q(z|x)
+            on = idx.to(device)
+            z = mu[on] + sd[on] * eps  # (B, d) ~ q(z|x)
             loss = reconstruction_bce(decoder.logits(z), images[idx].to(device)).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -67,7 +56,8 @@ def refine_decoder(model: VAE, train_images: torch.Tensor, val_images: torch.Ten
     gen = torch.Generator().manual_seed(seed * 1_000_003 + _SALT)
     pick = torch.randperm(len(train_images), generator=gen)[: tc.decoder_images or len(train_images)]
     images = train_images[pick].contiguous()
-    mu, sd = encode_posteriors(model, images, device)
+    mu, logvar = model.eval().posteriors(images)  # encoded once: the encoder is frozen
+    sd = torch.exp(0.5 * logvar)
     before = evaluate(model, val_images, tc.beta, val_generator(), device)
     joint = {k: v.clone() for k, v in model.decoder.state_dict().items()}
     fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
