@@ -1,19 +1,21 @@
 """Decoder refinement (vae/refine.py): the decoder alone, trained on the frozen encoder's posteriors after the joint
 epochs, lowers the validation loss, leaves the encoder (codes, map, prior) alone, is reverted when it does not help,
-and is repeatable (a resumed run refines from the same jointly trained decoder)."""
+is repeatable (run again, it refines from the same jointly trained decoder), and is not redone when a finished run
+is resumed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 import torch
 
-from mnistgen.checkpoint import load_checkpoint
+from mnistgen.checkpoint import load_checkpoint, rewrite_checkpoint
 from mnistgen.config import DataConfig
 from mnistgen.errors import MnistgenError
 from mnistgen import vae as tv
-from mnistgen.vae import refine
+from mnistgen.vae import refine, training
 from mnistgen.vae.model import VAE
 
 SEED_MODEL = tv.VAEModelConfig(arch="seed", latent_dim=2, hidden=16)
@@ -45,10 +47,30 @@ def test_refinement_trains_only_the_decoder_and_lowers_the_validation_loss(tmp_p
     assert not torch.equal(joint["models"]["vae"]["decoder.dense.0.weight"], refined["models"]["vae"]["decoder.dense.0.weight"])
 
 
-def test_a_resumed_finished_run_refines_from_the_joint_decoder_again_to_the_same_weights(tmp_path, tiny_mnist_dir):
+def test_a_resumed_finished_run_redoes_neither_the_refinement_nor_the_prior(tmp_path, tiny_mnist_dir, monkeypatch):
+    cfg = dataclasses.replace(_cfg(3), model=dataclasses.replace(SEED_MODEL, prior_components=3))
+    tv.train(cfg, tmp_path / "run", data_dir=tiny_mnist_dir)
+    first, history = _best(tmp_path / "run"), json.loads((tmp_path / "run" / "history.json").read_text())
+
+    def redo(*args, **kwargs):
+        raise AssertionError("a finished step was redone")
+
+    monkeypatch.setattr(training, "refine_decoder", redo)
+    monkeypatch.setattr(training, "_fit_prior", redo)
+    summary = tv.train(None, resume=tmp_path / "run", data_dir=tiny_mnist_dir)  # nothing left to train
+    again = _best(tmp_path / "run")["models"]["vae"]
+    assert all(torch.equal(first["models"]["vae"][k], again[k]) for k in again)
+    resumed = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert resumed["decoder"] == history["decoder"] == summary["decoder_refinement"] and resumed["prior"] == history["prior"]
+
+
+def test_a_refinement_run_again_starts_from_the_joint_decoder_to_the_same_weights(tmp_path, tiny_mnist_dir):
     tv.train(_cfg(3), tmp_path / "run", data_dir=tiny_mnist_dir)
-    first = _best(tmp_path / "run")["models"]["vae"]
-    tv.train(None, resume=tmp_path / "run", data_dir=tiny_mnist_dir)  # nothing left to train: refinement and prior again
+    best = _best(tmp_path / "run")
+    first = {k: v.clone() for k, v in best["models"]["vae"].items()}
+    del best["state"]["decoder"]  # its record lost (as after a crash between the epochs and the refinement)
+    rewrite_checkpoint(tmp_path / "run" / "checkpoint_best.pt", best)
+    tv.train(None, resume=tmp_path / "run", data_dir=tiny_mnist_dir)  # refines the stored joint decoder again
     again = _best(tmp_path / "run")["models"]["vae"]
     assert all(torch.equal(first[k], again[k]) for k in first)
 

@@ -228,6 +228,8 @@ def train(cfg: VAERunConfig | None, out: str | Path | None = None, *, resume: st
     splits = splits or load_splits(cfg.data, data_dir, download_missing)
     loop = _start(cfg, run_dir, device, splits, ckpt, preset_name, started)
     stopped = _run_epochs(loop)
+    if not loop.epochs_this_call:
+        _recall_finished_steps(loop)
     if cfg.train.decoder_epochs and (loop.epochs_this_call or "decoder" not in loop.history):
         loop.history["decoder"] = _refine(loop)
         _write_history(loop)
@@ -247,6 +249,18 @@ def train(cfg: VAERunConfig | None, out: str | Path | None = None, *, resume: st
     return meta | {"run_dir": str(run_dir), "figures": [str(p) for p in figures],
                    "epoch_images": loop.epoch_images,
                    "samples_per_second": loop.epoch_images * loop.epochs_this_call / max(train_seconds, 1e-9)}
+
+
+def _recall_finished_steps(loop: _Loop) -> None:
+    """A resumed run with no epoch left: the refinement and the prior fit already done (their records are in the best
+    checkpoint, written with their weights, and may be missing from the last checkpoint's history) are not redone."""
+    path = loop.run_dir / rundir.BEST
+    if not path.exists():
+        return
+    done = load_checkpoint(path, KIND)["state"]
+    for key in ("decoder", "prior"):
+        if key in done and key not in loop.history:
+            loop.history[key] = done[key]
 
 
 def _fit_prior(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig) -> dict:
