@@ -40,7 +40,9 @@ class GANTrainConfig:
     r1_weight: float = 0.0  # > 0: add r1_weight / 2 * E||grad D(x_real)||^2 to the discriminator's loss
     logit_clip: float = 0.0  # > 0: clamp the discriminator's logits to +-this in the bce loss (Keras's 1e-7 clipping: 16.12)
     info_weight: float = 1.0  # weight of the InfoGAN code loss (model.code info, categories > 0) in both D and G losses
-    ema_decay: float = 0.0  # EMA of generator weights (0 = off); samples come from the EMA copy
+    ema_decay: float = 0.0  # EMA of generator weights (0 = off); samples come from the EMA copy (gan/averaging.py) ...
+    ema_ramp: float = 9.0  # ... its decay min(ema_decay, (10 + step - ema_ramp) / (10 + step)): about the last 1/ema_ramp of the steps
+    ema_bn: bool = False  # recompute the EMA's BatchNorm statistics for its own weights before it draws (else: the live G's)
     lr_final: float = 1.0  # learning rates fall linearly to this fraction of their start over the budget (1 = constant)
     precision: str = "fp32"  # fp32 | bf16 (autocast of the forward passes) | auto (bf16 where the hardware has it)
     channels_last: bool = True  # channels-last memory format: ~20 % faster convolutions on CPU
@@ -64,6 +66,8 @@ class GANTrainConfig:
         check_precision(self.precision)
         if self.info_weight < 0:
             raise MnistgenError("train.info_weight must be >= 0")
+        if not 0.0 < self.ema_ramp <= 10.0:
+            raise MnistgenError("train.ema_ramp must lie in (0, 10]")
         if not 0.0 <= self.lr_final <= 1.0:
             raise MnistgenError("train.lr_final must lie in [0, 1]")
         if self.adam_eps <= 0 or self.logit_clip < 0 or self.r1_weight < 0 or not 0.5 <= self.real_target <= 1.0:
@@ -83,8 +87,8 @@ FAST_MODEL = GANModelConfig(
     d_channels=(64, 128), d_kernel=4, d_dropout=0.0, d_norm="batch", categories=200, code="clusters",
 )
 SMALL_MODEL = dataclasses.replace(FAST_MODEL, code="info", categories=0, z_dim=1, g_channels=(16, 8, 4))
-FAST_TRAIN = GANTrainConfig(batch_size=32, steps=1000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, probe_every=100, grid_every=250,
-                            checkpoint_every=250)
+FAST_TRAIN = GANTrainConfig(batch_size=32, steps=1000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, ema_ramp=3.0, ema_bn=True,
+                            probe_every=100, grid_every=250, checkpoint_every=250)
 # the original's table exactly (docs/original-study.md), initialised as Keras did (glorot-uniform, zero biases)
 SEED_MODEL = GANModelConfig(init="keras")
 ORIGINAL_STEPS = 23_400  # the original recipe: 100 epochs of 234 batches of 256

@@ -15,6 +15,7 @@ from mnistgen.checkpoint import load_module_state, save_checkpoint
 from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
+from mnistgen.gan.averaging import recalibrate_bn
 from mnistgen.gan.clusters import cluster_images
 from mnistgen.gan.config import KIND, GANRunConfig, hyper
 from mnistgen.gan.model import Discriminator, Generator, build, count_params
@@ -45,9 +46,17 @@ class Trainer:
     train_s: float = 0.0
     ck_step: int | None = None  # the step of the last checkpoint written or loaded
 
-    @property
-    def sampler_g(self) -> Generator:
-        return self.ema if self.ema is not None else self.g
+    bn_step: int | None = None  # the step at which the EMA's BatchNorm statistics were last recomputed (train.ema_bn)
+
+    def sampling_generator(self) -> Generator:
+        """The generator samples come from: the EMA (its BatchNorm statistics recomputed for its weights, once per
+        step, when ``train.ema_bn``), else the live one."""
+        if self.ema is None:
+            return self.g
+        if self.cfg.train.ema_bn and self.bn_step != self.step:
+            recalibrate_bn(self.ema, self.device)
+            self.bn_step = self.step
+        return self.ema
 
     def autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
@@ -116,7 +125,7 @@ def restore(s: Trainer, ck: dict) -> None:
 
 
 def checkpoint(s: Trainer) -> None:
-    extra = ({"ema": s.ema.state_dict()} if s.ema is not None else {}) | (
+    extra = ({"ema": s.sampling_generator().state_dict()} if s.ema is not None else {}) | (
         {"clusters": s.clusters.to(torch.int16).cpu()} if s.clusters is not None else {})
     save_checkpoint(s.run_dir / rundir.LAST, kind=KIND, models={"generator": s.g, "discriminator": s.d},
                     optimizers={"generator": s.opt_g, "discriminator": s.opt_d},

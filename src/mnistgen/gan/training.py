@@ -22,6 +22,7 @@ import torch
 from mnistgen import rundir
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
+from mnistgen.gan.averaging import update_ema
 from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, next_probe_time
 from mnistgen.gan.figures import make_figures, save_progress_grid
 from mnistgen.gan.sampler import generate, grid_latent
@@ -91,18 +92,6 @@ def generator_step(s: Trainer, fake: torch.Tensor, cond: Any, codes: Any) -> flo
     return float(loss_g.detach())
 
 
-@torch.no_grad()
-def update_ema(s: Trainer) -> None:
-    """EMA of the generator's weights (decay warmed up over the first steps); buffers copied."""
-    if s.ema is None:
-        return
-    decay = min(s.cfg.train.ema_decay, (1 + s.step) / (10 + s.step))
-    for pe, pg in zip(s.ema.parameters(), s.g.parameters()):
-        pe.lerp_(pg, 1.0 - decay)
-    for be, bg in zip(s.ema.buffers(), s.g.buffers()):
-        be.copy_(bg)
-
-
 def train_step(s: Trainer, cache: dict) -> tuple[float, float]:
     """One generator step: learning rates, (1) the critic updates, (2) the generator update, EMA; returns (D, G loss)."""
     t0 = time.perf_counter()
@@ -116,7 +105,8 @@ def train_step(s: Trainer, cache: dict) -> tuple[float, float]:
         d_vals.append(dl)
         w_vals.append(w)
     gl = generator_step(s, fake, cond, codes)
-    update_ema(s)
+    if s.ema is not None:
+        update_ema(s.ema, s.g, s.cfg.train, s.step)
     s.step += 1
     s.train_s += time.perf_counter() - t0
     dl = sum(d_vals) / len(d_vals)
@@ -131,7 +121,7 @@ def run_probe(s: Trainer, probe: Probe | None, probe_z: torch.Tensor, wall0: flo
     if probe is None:
         return
     t0 = time.perf_counter()
-    scores = probe(generate(s.sampler_g, probe_z, s.cfg.model))
+    scores = probe(generate(s.sampling_generator(), probe_z, s.cfg.model))
     entry = {"step": s.step, "train_seconds": s.train_s, "wall_seconds": time.perf_counter() - wall0, "n": s.cfg.train.probe_n,
              "is": scores["is"], "modes": scores["modes"], "class_kl": scores["class_kl"], "probe_seconds": time.perf_counter() - t0}
     s.hist["probe"].append(entry)
@@ -183,7 +173,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
             run_probe(s, probe, probe_z, wall0, logger)
             next_probe_t = next_probe_time(t, s.train_s)
         if t.grid_every and s.step % t.grid_every == 0:
-            save_progress_grid(generate(s.sampler_g, grid_z, cfg.model), run_dir, s.step)
+            save_progress_grid(generate(s.sampling_generator(), grid_z, cfg.model), run_dir, s.step)
         if s.step % t.checkpoint_every == 0:
             checkpoint(s)
             save_history(s)
@@ -193,7 +183,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     checkpoint(s)
     s.hist["stopped"] = stopped
     save_history(s)
-    save_progress_grid(generate(s.sampler_g, grid_z, cfg.model), run_dir, s.step)
+    save_progress_grid(generate(s.sampling_generator(), grid_z, cfg.model), run_dir, s.step)
     logger.close()
     figures = make_figures(run_dir)
     wall = time.perf_counter() - wall0
