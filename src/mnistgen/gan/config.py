@@ -87,8 +87,8 @@ FAST_MODEL = GANModelConfig(
     d_channels=(64, 128), d_kernel=4, d_dropout=0.0, d_norm="batch", categories=200, code="clusters",
 )
 SMALL_MODEL = dataclasses.replace(FAST_MODEL, code="info", categories=0, z_dim=1, g_channels=(16, 8, 4))
-FAST_TRAIN = GANTrainConfig(batch_size=32, steps=1000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, ema_ramp=3.0, ema_bn=True,
-                            probe_every=100, grid_every=250, checkpoint_every=250)
+FAST_TRAIN = GANTrainConfig(batch_size=32, steps=1000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, probe_every=100, grid_every=250,
+                            checkpoint_every=250)
 # the original's table exactly (docs/original-study.md), initialised as Keras did (glorot-uniform, zero biases)
 SEED_MODEL = GANModelConfig(init="keras")
 ORIGINAL_STEPS = 23_400  # the original recipe: 100 epochs of 234 batches of 256
@@ -107,7 +107,7 @@ PRESETS: dict[str, GANRunConfig] = {
     # images (no labels) that the generator is given and the discriminator is conditioned on by projection; samples
     # from an EMA of G's weights over about the last third of the steps, with BatchNorm statistics recomputed for the
     # averaged weights (gan/averaging.py: IS 9.33 -> 9.58, FID 2.67 -> 1.34 at the same 1,000 steps).
-    "fast": GANRunConfig(model=FAST_MODEL, train=FAST_TRAIN),
+    "fast": GANRunConfig(model=FAST_MODEL, train=dataclasses.replace(FAST_TRAIN, ema_ramp=3.0, ema_bn=True)),
     # The original's anecdote: a generator far too simple for the seed discriminator -- an MLP z (100) -> 128 -> 784
     # (sigmoid), PyTorch's initialisation -- trained with Adam at a high rate (1e-3, batch 64) collapses within a few
     # hundred steps onto one image; averaged over the last ~1,000 steps (EMA 0.999) it is one image drawn over and over.
@@ -122,7 +122,7 @@ PRESETS: dict[str, GANRunConfig] = {
     # steps: the ladder rises as clearly as at 1,000 (seeds 0-2, bench/RESULTS.md) in half the time. It keeps the short
     # weight average with copied BatchNorm statistics: with fast's longer one the 1-D rung drew better than the 2-D one
     # for seed 1 (IS 4.30 vs 4.16), and a rung of the ladder should show its capacity, not its averaging.
-    "small": GANRunConfig(model=SMALL_MODEL, train=dataclasses.replace(FAST_TRAIN, steps=500, ema_ramp=9.0, ema_bn=False)),
+    "small": GANRunConfig(model=SMALL_MODEL, train=dataclasses.replace(FAST_TRAIN, steps=500)),
 }
 # Per (preset, loss) changes applied by configure() as --set style overrides; otherwise a loss
 # other than the preset's own runs with that loss's defaults (mnistgen.gan.loss.DEFAULTS).
