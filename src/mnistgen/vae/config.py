@@ -86,8 +86,9 @@ _SEED_MODEL = VAEModelConfig(arch="seed", latent_dim=10, hidden=256)
 _SEED_TRAIN = VAETrainConfig(epochs=8, batch_size=128, lr=3e-3, beta=1.0, channels_last=False)
 PRESETS: dict[str, VAERunConfig] = {
     # The table's networks at a constant lr 1e-2 on a fresh draw of 5,000 training images per epoch, until early stopping
-    # ends the run (patience 4, at most 60 epochs: seed 0 stops at 31, seed 1 at 44; bench/RESULTS.md); then the decoder alone, 10 passes over 20,000 training images on the
-    # frozen encoder's posteriors (vae/refine.py: IS 7.3 -> 8.1 for ~20 s), and the ex-post mixture prior (bench/RESULTS.md).
+    # ends the run (patience 4, at most 60 epochs: seed 0 stops at 31, seed 1 at 44); then the decoder alone, 10 passes
+    # over 20,000 training images on the frozen encoder's posteriors (vae/refine.py: IS 7.3 -> 8.1 for ~20 s), and the
+    # ex-post mixture prior (bench/RESULTS.md).
     "seed": VAERunConfig(data=DataConfig(val_size=2000), model=replace(_SEED_MODEL, prior_components=100),
                          train=replace(_SEED_TRAIN, epochs=60, epoch_images=5000, lr=1e-2, schedule="constant", beta=0.5,
                                        decoder_epochs=10, decoder_images=20_000)),
