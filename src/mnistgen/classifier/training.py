@@ -105,15 +105,7 @@ def train(cfg: ClassifierRunConfig | None, out: str | Path | None = None, *, res
     per_epoch = math.ceil(len(splits.train) / tc.batch_size)
     total = per_epoch * tc.epochs if not tc.max_steps else min(tc.max_steps, per_epoch * tc.epochs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=max(total, 2), pct_start=0.25)
-    history: dict[str, Any] = {"epochs": []}
-    step = 0
-    if ck is not None:
-        load_module_state(model, ck["models"]["classifier"], "classifier")
-        opt.load_state_dict(ck["optimizers"]["classifier"])
-        sched.load_state_dict(ck["extra"]["scheduler"])
-        gen.set_state(ck["extra"]["generator"])
-        step, history = int(ck["state"]["step"]), ck["state"]["history"]
-        set_rng_state(ck["rng"])
+    step, history = _restore(ck, model, opt, sched, gen)
     bar = progress(total=total, initial=step, desc="classifier", unit="step")
     for epoch in range(len(history["epochs"]) + 1, tc.epochs + 1):
         if step >= total:
@@ -125,15 +117,33 @@ def train(cfg: ClassifierRunConfig | None, out: str | Path | None = None, *, res
     bar.close()
     history["test_accuracy"] = accuracy(model, splits.test, splits.test_labels, device)
     _save(run_dir, model, opt, sched, gen, step, history, cfg, splits.info)
-    rundir.write_json(run_dir / rundir.HISTORY, history)
-    meta = {"kind": KIND, "preset": preset_name, "data": splits.info, "environment": environment(device),
-            "wall_seconds": time.time() - started, "steps": step, "test_accuracy": history["test_accuracy"],
-            "val_accuracy": history["epochs"][-1]["val_acc"] if history["epochs"] else None}
-    rundir.write_json(run_dir / rundir.METADATA, meta)
+    meta = _write_records(run_dir, history, preset_name, splits.info, device, time.time() - started, step)
     figures = make_figures(run_dir)
     return meta | {"run_dir": str(run_dir), "epochs": len(history["epochs"]), "images_seen": step * tc.batch_size,
                    "figures": [str(p) for p in figures]}
 
+
+def _restore(ck: dict | None, model: Classifier, opt, sched, gen: torch.Generator) -> tuple[int, dict[str, Any]]:
+    """(step, history) to start from: zero and empty, or a checkpoint's, with every state it holds restored."""
+    if ck is None:
+        return 0, {"epochs": []}
+    load_module_state(model, ck["models"]["classifier"], "classifier")
+    opt.load_state_dict(ck["optimizers"]["classifier"])
+    sched.load_state_dict(ck["extra"]["scheduler"])
+    gen.set_state(ck["extra"]["generator"])
+    set_rng_state(ck["rng"])
+    return int(ck["state"]["step"]), ck["state"]["history"]
+
+
+def _write_records(run_dir: Path, history: dict, preset_name: str, data: dict, device: torch.device, wall: float,
+                   step: int) -> dict[str, Any]:
+    """history.json and metadata.json of a finished run; returns the metadata."""
+    rundir.write_json(run_dir / rundir.HISTORY, history)
+    meta = {"kind": KIND, "preset": preset_name, "data": data, "environment": environment(device),
+            "wall_seconds": wall, "steps": step, "test_accuracy": history["test_accuracy"],
+            "val_accuracy": history["epochs"][-1]["val_acc"] if history["epochs"] else None}
+    rundir.write_json(run_dir / rundir.METADATA, meta)
+    return meta
 
 def _save(run_dir: Path, model, opt, sched, gen: torch.Generator, step: int, history: dict, cfg, data: dict) -> None:
     save_checkpoint(run_dir / rundir.LAST, kind=KIND, models={"classifier": model}, optimizers={"classifier": opt},

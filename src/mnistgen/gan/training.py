@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -116,18 +117,6 @@ def train_step(s: Trainer, cache: dict) -> tuple[float, float]:
     return dl, gl
 
 
-def run_probe(s: Trainer, probe: Probe | None, probe_z: torch.Tensor, wall0: float, logger: ScalarLogger) -> None:
-    """Score ``probe_n`` samples of the EMA generator (fixed noise) and append them to the history."""
-    if probe is None:
-        return
-    t0 = time.perf_counter()
-    scores = probe(generate(s.sampling_generator(), probe_z, s.cfg.model))
-    entry = {"step": s.step, "train_seconds": s.train_s, "wall_seconds": time.perf_counter() - wall0, "n": s.cfg.train.probe_n,
-             "is": scores["is"], "modes": scores["modes"], "class_kl": scores["class_kl"], "probe_seconds": time.perf_counter() - t0}
-    s.hist["probe"].append(entry)
-    logger.scalars({"probe/is": entry["is"], "probe/modes": entry["modes"]}, s.step)
-
-
 def _diverged(s: Trainer, dl: float, gl: float) -> None:
     """Stop with a one-line error naming the step; the last good checkpoint stays."""
     save_history(s)
@@ -136,10 +125,32 @@ def _diverged(s: Trainer, dl: float, gl: float) -> None:
     raise MnistgenError(f"training diverged at step {s.step} (D loss {dl:.4g}, G loss {gl:.4g}); {kept}; lower the learning rates")
 
 
-def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, resume: str | Path | None = None,
-          overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
-          preset_name: str = "custom", probe: Probe | None | str = "default") -> dict:
-    """Train (or resume) a GAN run; returns a summary dict. See the module docstring."""
+@dataclass
+class Loop:
+    """What the step loop needs beside the trainer: the probe and its fixed noise, the grids' noise, the logger."""
+
+    probe: Probe | None
+    probe_z: torch.Tensor
+    grid_z: torch.Tensor
+    logger: ScalarLogger
+    wall0: float
+
+
+def run_probe(s: Trainer, loop: Loop) -> None:
+    """Score ``probe_n`` samples of the EMA generator (fixed noise) and append them to the history."""
+    if loop.probe is None:
+        return
+    t0 = time.perf_counter()
+    scores = loop.probe(generate(s.sampling_generator(), loop.probe_z, s.cfg.model))
+    entry = {"step": s.step, "train_seconds": s.train_s, "wall_seconds": time.perf_counter() - loop.wall0, "n": s.cfg.train.probe_n,
+             "is": scores["is"], "modes": scores["modes"], "class_kl": scores["class_kl"], "probe_seconds": time.perf_counter() - t0}
+    s.hist["probe"].append(entry)
+    loop.logger.scalars({"probe/is": entry["is"], "probe/modes": entry["modes"]}, s.step)
+
+
+def _start(cfg: GANRunConfig | None, out: str | Path | None, resume: str | Path | None, overwrite: bool,
+           data_dir: str | Path | None, download_missing: bool, preset_name: str, probe: Probe | None | str) -> tuple[Trainer, Loop, str]:
+    """Open (or reopen) the run directory, build or restore the trainer, and set up the probe, the grids and the logger."""
     run_dir, cfg, preset_name, ck = open_run(KIND, GANRunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS)
     t = cfg.train
     if t.steps == 0 and t.max_minutes == 0:
@@ -151,44 +162,71 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     if ck is not None:  # after everything setup draws (building the probe's evaluator draws from the global RNG too)
         set_rng_state(ck["rng"])
     probe_z = s.g.sample_latent(t.probe_n, torch.Generator().manual_seed(PROBE_SEED), device)
-    grid_z = grid_latent(s.g, device)
-    logger = ScalarLogger(run_dir, cfg.runtime.tensorboard)
-    wall0 = time.perf_counter()
+    loop = Loop(probe, probe_z, grid_latent(s.g, device), ScalarLogger(run_dir, cfg.runtime.tensorboard), time.perf_counter())
+    return s, loop, preset_name
+
+
+def _after_step(s: Trainer, loop: Loop, dl: float, gl: float, next_probe_t: float) -> float:
+    """Log, probe, draw a progress grid and checkpoint when due after a step; returns the next probe time."""
+    t = s.cfg.train
+    if s.step % 50 == 0:
+        loop.logger.scalars({"loss/d": dl, "loss/g": gl, "wasserstein": s.hist["wasserstein"][-1]}, s.step)
+    if (t.probe_every and s.step % t.probe_every == 0) or s.train_s >= next_probe_t:
+        run_probe(s, loop)
+        next_probe_t = next_probe_time(t, s.train_s)
+    if t.grid_every and s.step % t.grid_every == 0:
+        save_progress_grid(generate(s.sampling_generator(), loop.grid_z, s.cfg.model), s.run_dir, s.step)
+    if s.step % t.checkpoint_every == 0:
+        checkpoint(s)
+        save_history(s)
+    return next_probe_t
+
+
+def _run_steps(s: Trainer, loop: Loop) -> str:
+    """Train until the step budget (or the optional wall-clock cap); returns why it stopped ("steps" or "time")."""
+    t = s.cfg.train
     next_probe_t = next_probe_time(t, s.train_s)
     s.g.train(), s.d.train()
     bar = progress(total=t.steps or None, initial=s.step, desc=f"gan {t.loss}")
-    stopped, cache = "steps", {}
-    while not t.steps or s.step < t.steps:
-        if t.max_minutes and time.perf_counter() - wall0 >= 60 * t.max_minutes:
-            stopped = "time"
-            break
-        dl, gl = train_step(s, cache)
-        bar.update(1)
-        if not all(math.isfinite(v) and abs(v) <= t.max_abs_loss for v in (dl, gl)):
-            bar.close()
-            _diverged(s, dl, gl)
-        if s.step % 50 == 0:
-            logger.scalars({"loss/d": dl, "loss/g": gl, "wasserstein": s.hist["wasserstein"][-1]}, s.step)
-        if (t.probe_every and s.step % t.probe_every == 0) or s.train_s >= next_probe_t:
-            run_probe(s, probe, probe_z, wall0, logger)
-            next_probe_t = next_probe_time(t, s.train_s)
-        if t.grid_every and s.step % t.grid_every == 0:
-            save_progress_grid(generate(s.sampling_generator(), grid_z, cfg.model), run_dir, s.step)
-        if s.step % t.checkpoint_every == 0:
-            checkpoint(s)
-            save_history(s)
-    bar.close()
+    cache: dict = {}
+    try:
+        while not t.steps or s.step < t.steps:
+            if t.max_minutes and time.perf_counter() - loop.wall0 >= 60 * t.max_minutes:
+                return "time"
+            dl, gl = train_step(s, cache)
+            bar.update(1)
+            if not all(math.isfinite(v) and abs(v) <= t.max_abs_loss for v in (dl, gl)):
+                _diverged(s, dl, gl)
+            next_probe_t = _after_step(s, loop, dl, gl, next_probe_t)
+        return "steps"
+    finally:
+        bar.close()
+
+
+def _finish(s: Trainer, loop: Loop, stopped: str) -> list[Path]:
+    """The last probe, checkpoint, history and grid, then the run's figures and metadata; returns the figures."""
     if not s.hist["probe"] or s.hist["probe"][-1]["step"] != s.step:
-        run_probe(s, probe, probe_z, wall0, logger)
+        run_probe(s, loop)
     checkpoint(s)
     s.hist["stopped"] = stopped
     save_history(s)
-    save_progress_grid(generate(s.sampling_generator(), grid_z, cfg.model), run_dir, s.step)
-    logger.close()
-    figures = make_figures(run_dir)
-    wall = time.perf_counter() - wall0
-    rundir.write_json(run_dir / rundir.METADATA, s.info | {"steps": s.step, "train_seconds": s.train_s, "last_call_wall_seconds": wall})
-    return {"run_dir": str(run_dir), "preset": preset_name, "loss": t.loss, "steps": s.step, "stopped": stopped,
+    save_progress_grid(generate(s.sampling_generator(), loop.grid_z, s.cfg.model), s.run_dir, s.step)
+    loop.logger.close()
+    figures = make_figures(s.run_dir)
+    wall = time.perf_counter() - loop.wall0
+    rundir.write_json(s.run_dir / rundir.METADATA, s.info | {"steps": s.step, "train_seconds": s.train_s, "last_call_wall_seconds": wall})
+    return figures
+
+
+def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, resume: str | Path | None = None,
+          overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
+          preset_name: str = "custom", probe: Probe | None | str = "default") -> dict:
+    """Train (or resume) a GAN run; returns a summary dict. See the module docstring."""
+    s, loop, preset_name = _start(cfg, out, resume, overwrite, data_dir, download_missing, preset_name, probe)
+    stopped = _run_steps(s, loop)
+    figures = _finish(s, loop, stopped)
+    wall = time.perf_counter() - loop.wall0
+    return {"run_dir": str(s.run_dir), "preset": preset_name, "loss": s.cfg.train.loss, "steps": s.step, "stopped": stopped,
             "train_seconds": s.train_s, "wall_seconds": wall, "steps_per_second": s.step / s.train_s if s.train_s else 0.0,
             "last_probe": s.hist["probe"][-1] if s.hist["probe"] else None, "params": s.info["params"],
             "figures": [str(p) for p in figures]}
