@@ -100,12 +100,11 @@ PRESETS: dict[str, VAERunConfig] = {
     # classes 7 -> 9 and IS 4.2 -> 6.0, and 5 joint epochs draw the same map as 7 did (seeds 0 and 1, bench/RESULTS.md).
     "seed-2d": VAERunConfig(data=DataConfig(limit=20000, val_size=2000), model=replace(_SEED_MODEL, latent_dim=2, prior_components=50),
                             train=replace(_SEED_TRAIN, epochs=5, lr=5e-3, beta=0.5, warm_plane=5000, decoder_epochs=10)),
-    # Sharp reconstructions (latent 16, beta 0.05: the KL term weighs little, the ex-post mixture prior below is what
-    # samples are drawn from; beta 0.5 -> 0.05: FID 3.5 -> 2.1, recall 0.36 -> 0.53 at the same IS, seeds 0 and 1,
-    # bench/RESULTS.md): 2 joint epochs, then the decoder alone, 3 passes over 20,000 training images (better on every
-    # score than a third joint epoch, in no more time), then a 200-component mixture prior fitted to the codes of 50,000
-    # training images (100 components on 10,000 codes, ~100 codes per 136-parameter covariance, leave the density
-    # under-fitted: IS 9.38 -> 9.53, FID 5.3 -> 4.6 for ~15 s more EM on a 2-core CPU).
-    "conv": VAERunConfig(model=VAEModelConfig(latent_dim=16, prior_components=200),
-                         train=VAETrainConfig(epochs=2, beta=0.05, prior_max_codes=50_000, decoder_epochs=3, decoder_images=20_000)),
+    # Sharp reconstructions (latent 32, beta 0.1: the KL term weighs little, the ex-post mixture prior below is what
+    # samples are drawn from; latent 16 / beta 0.5 -> latent 32 / beta 0.1: FID 3.5 -> 1.9, recall 0.36 -> 0.64 at IS
+    # 9.5, seeds 0 and 1, bench/RESULTS.md): 2 joint epochs, then the decoder alone, 3 passes over 20,000 training images
+    # (better on every score than a third joint epoch, in no more time), then a 200-component full-covariance mixture
+    # prior fitted to the codes of 50,000 training images (fewer codes leave the density under-fitted).
+    "conv": VAERunConfig(model=VAEModelConfig(latent_dim=32, prior_components=200),
+                         train=VAETrainConfig(epochs=2, beta=0.1, prior_max_codes=50_000, decoder_epochs=3, decoder_images=20_000)),
 }
