@@ -145,6 +145,7 @@ def _write_records(run_dir: Path, history: dict, preset_name: str, data: dict, d
     rundir.write_json(run_dir / rundir.METADATA, meta)
     return meta
 
+
 def _save(run_dir: Path, model, opt, sched, gen: torch.Generator, step: int, history: dict, cfg, data: dict) -> None:
     save_checkpoint(run_dir / rundir.LAST, kind=KIND, models={"classifier": model}, optimizers={"classifier": opt},
                     state={"epoch": len(history["epochs"]), "step": step, "history": history,

@@ -36,9 +36,10 @@ def update_ema(ema: Generator, g: Generator, t: GANTrainConfig, step: int) -> No
     decay = min(t.ema_decay, (10 + step - t.ema_ramp) / (10 + step))
     for pe, pg in zip(ema.parameters(), g.parameters()):
         pe.lerp_(pg, 1.0 - decay)
-    own = {id(b) for m in _bn_layers(ema) for b in m.buffers()} if t.ema_bn else set()
-    for be, bg in zip(ema.buffers(), g.buffers()):
-        if id(be) not in own:
+    for me, mg in zip(ema.modules(), g.modules()):
+        if t.ema_bn and isinstance(me, nn.modules.batchnorm._BatchNorm):
+            continue
+        for be, bg in zip(me.buffers(recurse=False), mg.buffers(recurse=False)):
             be.copy_(bg)
 
 

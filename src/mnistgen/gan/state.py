@@ -45,7 +45,6 @@ class Trainer:
     batches: int = 0
     train_s: float = 0.0
     ck_step: int | None = None  # the step of the last checkpoint written or loaded
-
     bn_step: int | None = None  # the step at which the EMA's BatchNorm statistics were last recomputed (train.ema_bn)
 
     def sampling_generator(self) -> Generator:

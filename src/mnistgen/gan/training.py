@@ -203,8 +203,9 @@ def _run_steps(s: Trainer, loop: Loop) -> str:
         bar.close()
 
 
-def _finish(s: Trainer, loop: Loop, stopped: str) -> list[Path]:
-    """The last probe, checkpoint, history and grid, then the run's figures and metadata; returns the figures."""
+def _finish(s: Trainer, loop: Loop, stopped: str) -> tuple[list[Path], float]:
+    """The last probe, checkpoint, history and grid, then the run's figures and metadata; returns the figures and the
+    call's wall time (the one in metadata.json)."""
     if not s.hist["probe"] or s.hist["probe"][-1]["step"] != s.step:
         run_probe(s, loop)
     checkpoint(s)
@@ -215,7 +216,7 @@ def _finish(s: Trainer, loop: Loop, stopped: str) -> list[Path]:
     figures = make_figures(s.run_dir)
     wall = time.perf_counter() - loop.wall0
     rundir.write_json(s.run_dir / rundir.METADATA, s.info | {"steps": s.step, "train_seconds": s.train_s, "last_call_wall_seconds": wall})
-    return figures
+    return figures, wall
 
 
 def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, resume: str | Path | None = None,
@@ -224,8 +225,7 @@ def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, res
     """Train (or resume) a GAN run; returns a summary dict. See the module docstring."""
     s, loop, preset_name = _start(cfg, out, resume, overwrite, data_dir, download_missing, preset_name, probe)
     stopped = _run_steps(s, loop)
-    figures = _finish(s, loop, stopped)
-    wall = time.perf_counter() - loop.wall0
+    figures, wall = _finish(s, loop, stopped)
     return {"run_dir": str(s.run_dir), "preset": preset_name, "loss": s.cfg.train.loss, "steps": s.step, "stopped": stopped,
             "train_seconds": s.train_s, "wall_seconds": wall, "steps_per_second": s.step / s.train_s if s.train_s else 0.0,
             "last_probe": s.hist["probe"][-1] if s.hist["probe"] else None, "params": s.info["params"],
