@@ -1,4 +1,6 @@
-"""Weight initialisation shared by the model families.
+"""Layers and weight initialisation shared by the model families.
+
+``Dropout``: inverted dropout whose CPU masks are the same on every CPU (see its docstring).
 
 ``torch``: PyTorch's defaults (kaiming-uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
 ``keras``: what the original Keras study used: glorot-uniform kernels, U(-sqrt(6 / (fan_in + fan_out)), ...),
@@ -7,7 +9,9 @@ and zero biases. Embeddings and normalisation layers keep their own initialisati
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mnistgen.errors import MnistgenError
 
@@ -40,3 +44,29 @@ def initialise(module: nn.Module, scheme: str) -> nn.Module:
                 else:
                     nn.init.zeros_(p)
     return module
+
+
+class Dropout(nn.Dropout):
+    """Inverted dropout (``nn.Dropout``'s function) whose masks on the CPU do not depend on the CPU's vendor.
+
+    PyTorch's CPU ``bernoulli_`` -- behind ``nn.Dropout`` -- draws from MKL's own generator on Intel processors and
+    from the global Mersenne Twister elsewhere, so the same seed gives other masks (and another run) on an Intel
+    CPU than on an AMD or ARM one. This layer draws the mask as ``uniform double < 1 - p`` from the global
+    generator, in the input's memory order: exactly what the non-Intel path draws (the same masks, outputs and
+    gradients bit for bit, and the generator left in the same state), on every CPU. Elsewhere (CUDA, MPS) it is
+    ``F.dropout``.
+    """
+
+    def __init__(self, p: float) -> None:
+        if not 0.0 <= p < 1.0:
+            raise MnistgenError(f"dropout probability must lie in [0, 1), got {p}")
+        super().__init__(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, training=True)
+        keep = 1.0 - self.p
+        noise = (torch.empty_like(x, dtype=torch.float64).uniform_() < keep).to(x.dtype)  # same shape and layout as x
+        return x * noise.div_(keep)

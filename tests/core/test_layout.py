@@ -121,3 +121,23 @@ def test_no_import_cycles():
 def test_every_file_is_under_300_lines():
     long = {str(p.relative_to(ROOT)): n for p in ROOT.rglob("*.py") if (n := len(p.read_text().splitlines())) > 300}
     assert long == {}
+
+
+def _vendor_random(node: ast.AST) -> str | None:
+    """``nn.Dropout(...)``, ``F.dropout(...)``, ``torch.dropout(...)`` or any ``.bernoulli[_](...)`` call: PyTorch's CPU
+    bernoulli, which draws from MKL's generator on Intel processors and from the Mersenne Twister elsewhere."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    f = node.func
+    if f.attr in ("bernoulli", "bernoulli_", "native_dropout"):
+        return f.attr
+    if f.attr in ("Dropout", "dropout", "dropout_") and isinstance(f.value, ast.Name) and f.value.id in ("nn", "F", "torch"):
+        return f"{f.value.id}.{f.attr}"
+    return None
+
+
+def test_dropout_masks_come_only_from_the_package_layer():
+    """Only mnistgen.layers.Dropout, whose CPU masks are the same on every CPU, may draw dropout masks."""
+    uses = [f"{path.relative_to(ROOT)}:{node.lineno} {what}" for path in ROOT.rglob("*.py") if path.name != "layers.py"
+            for node in ast.walk(ast.parse(path.read_text())) if (what := _vendor_random(node))]
+    assert uses == []

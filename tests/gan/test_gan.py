@@ -14,6 +14,7 @@ from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
 from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
+from mnistgen.layers import Dropout
 from mnistgen.runtime import use_bf16
 from mnistgen.gan import loss as L
 from mnistgen.gan.model import GANModelConfig, build
@@ -55,6 +56,7 @@ def test_seed_layers_match_the_study_table():
         ("Flatten", (3136,)), ("Linear", (1,)),
     ]
     assert [m.p for m in d.modules() if isinstance(m, nn.Dropout)] == [0.4, 0.4]
+    assert all(isinstance(m, Dropout) for m in d.modules() if isinstance(m, nn.Dropout))  # masks the same on any CPU
     assert [m.kernel_size for m in d.modules() if isinstance(m, nn.Conv2d)] == [(3, 3), (3, 3)]
     out = d(torch.rand(5, 1, 28, 28))  # logits: no sigmoid, can leave [0, 1]
     assert out.shape == (5,) and not any(isinstance(m, nn.Sigmoid) for m in d.modules())

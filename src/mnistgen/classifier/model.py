@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from mnistgen.errors import MnistgenError
+from mnistgen.layers import Dropout
 
 # MNIST pixel statistics: inputs are standardised inside the model so callers pass [0, 1] images.
 _MEAN, _STD = 0.1307, 0.3081
@@ -55,7 +56,7 @@ class Classifier(nn.Module):
             nn.BatchNorm1d(cfg.num_features),  # (B, F)
             nn.ReLU(inplace=True),  # (B, F)  <- features
         )
-        self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.num_features, cfg.num_classes))  # (B, 10)
+        self.head = nn.Sequential(Dropout(cfg.dropout), nn.Linear(cfg.num_features, cfg.num_classes))  # (B, 10)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, 28, 28) in [0, 1] -> (B, num_features) penultimate activations."""

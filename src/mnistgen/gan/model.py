@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from mnistgen.errors import MnistgenError
-from mnistgen.layers import check_init, initialise
+from mnistgen.layers import Dropout, check_init, initialise
 
 NORMS = ("none", "batch")
 ACTS = ("lrelu", "relu")
@@ -166,7 +166,7 @@ class Discriminator(nn.Module):
         super().__init__()
         c, k = cfg.d_channels, cfg.d_kernel
         pad = 1 if k in (3, 4) else 2
-        drop = [nn.Dropout(cfg.d_dropout)] if cfg.d_dropout > 0 else []
+        drop = [Dropout(cfg.d_dropout)] if cfg.d_dropout > 0 else []  # the same masks on any CPU
         self.features = nn.Sequential(
             nn.Conv2d(1, c[0], k, 2, pad),  # (B, c0, 14, 14)
             nn.LeakyReLU(0.2),
@@ -174,7 +174,7 @@ class Discriminator(nn.Module):
             nn.Conv2d(c[0], c[1], k, 2, pad),  # (B, c1, 7, 7)
             *({"batch": [nn.BatchNorm2d(c[1])], "layer": [nn.GroupNorm(1, c[1])]}.get(cfg.d_norm, [])),
             nn.LeakyReLU(0.2),
-            *([nn.Dropout(cfg.d_dropout)] if drop else []),
+            *([Dropout(cfg.d_dropout)] if drop else []),
             nn.Flatten(),  # (B, c1*49)
         )
         self.head = nn.Linear(c[1] * 49, 1)  # (B, 1)
