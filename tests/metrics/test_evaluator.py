@@ -40,6 +40,14 @@ def test_shipped_files_match_their_hashes_and_recipe(dataset):
     assert (SHIPPED / f"{dataset}.pt").stat().st_size < 1.5e6
 
 
+def test_loading_leaves_the_global_rng_as_it_was():
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    load_evaluator("mnist")
+    assert torch.equal(torch.rand(4), expected)
+
+
 def test_it_classifies_real_digits(ev, digits):
     images, labels = digits
     probs = ev.probs(images)

@@ -89,6 +89,24 @@ def test_same_seed_same_metrics_and_an_interrupted_study_resumes_to_them(quick_s
     assert (tmp_path / "cut" / "metrics.json").read_bytes() == (out / "metrics.json").read_bytes()
 
 
+def test_a_study_resumed_at_a_gan_stage_trains_it_as_an_uninterrupted_one(quick_study, tiny_mnist_dir, tmp_path, monkeypatch):
+    # Resumed, the study loads its evaluator only when the first GAN probe asks for it, in the middle of that run's
+    # training: loading must not draw from the global RNG, or the rest of the run trains on other noise.
+    _, out = quick_study
+    real_train = Study.train
+
+    def interrupt_before_the_first_gan(self, family, cfg, name, preset, **extra):
+        if name == "gan-losses-bce":
+            raise KeyboardInterrupt
+        return real_train(self, family, cfg, name, preset, **extra)
+
+    monkeypatch.setattr(Study, "train", interrupt_before_the_first_gan)
+    assert run_quick(tmp_path / "cut", tiny_mnist_dir) == 130
+    monkeypatch.setattr(Study, "train", real_train)
+    assert run_quick(tmp_path / "cut", tiny_mnist_dir, "--resume") == 0
+    assert (tmp_path / "cut" / "metrics.json").read_bytes() == (out / "metrics.json").read_bytes()
+
+
 def test_fashion_mnist_reads_as_fashion_mnist(tiny_fashion_dir, tmp_path):
     assert run_quick(tmp_path / "fashion", tiny_fashion_dir, "--dataset", "fashion-mnist") == 0
     md = (tmp_path / "fashion" / "report.md").read_text()

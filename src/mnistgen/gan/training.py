@@ -159,7 +159,7 @@ def _start(cfg: GANRunConfig | None, out: str | Path | None, resume: str | Path 
     s = build_trainer(cfg, run_dir, device, load_splits(cfg.data, data_dir, download_missing), ck, preset_name)
     if probe == "default":
         probe = default_probe(cfg.data.dataset, device) if (t.probe_every or t.probe_seconds) else None
-    if ck is not None:  # after everything setup draws (building the probe's evaluator draws from the global RNG too)
+    if ck is not None:  # after everything setup draws (building the networks draws their initial weights)
         set_rng_state(ck["rng"])
     probe_z = s.g.sample_latent(t.probe_n, torch.Generator().manual_seed(PROBE_SEED), device)
     loop = Loop(probe, probe_z, grid_latent(s.g, device), ScalarLogger(run_dir, cfg.runtime.tensorboard), time.perf_counter())

@@ -162,7 +162,15 @@ def _from_run(run_dir: Path, dataset: str, device: torch.device, data_dir: str |
 
 def load_evaluator(dataset: str = "mnist", path: str | Path | None = None, device: str | torch.device = "cpu",
                    data_dir: str | Path | None = None, download_missing: bool = True) -> Evaluator:
-    """The shipped evaluator of ``dataset`` (or the one at ``path``); never trains anything."""
+    """The shipped evaluator of ``dataset`` (or the one at ``path``); never trains anything. Loading leaves the global
+    RNG as it was (building the network draws initial weights that its state dict then replaces), so a run trains
+    on the same noise whether its evaluator was loaded before it or, as in a resumed study, at its first probe."""
+    with torch.random.fork_rng(devices=[]):
+        return _load(dataset, path, device, data_dir, download_missing)
+
+
+def _load(dataset: str, path: str | Path | None, device: str | torch.device, data_dir: str | Path | None,
+          download_missing: bool) -> Evaluator:
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     if path is None:
         pt = SHIPPED / f"{dataset}.pt"
