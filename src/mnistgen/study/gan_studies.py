@@ -121,7 +121,7 @@ def ladder_config(rung: str) -> gan.GANRunConfig:
 
 def rung_cap_shares() -> dict[str, float]:
     """How the rungs split the capacity stage's share of an optional ``--minutes`` cap: in proportion to the images
-    each generates (steps x batch), which tracks their measured training time (MLP rung ~124 s, small ones ~20 s)."""
+    each generates (steps x batch), a rough guide to their training time (MLP rung ~77 s, small ones ~20 s here)."""
     trains = {rung: ladder_config(rung).train for rung in LADDER}
     costs = {rung: t.steps * t.batch_size for rung, t in trains.items()}
     return {rung: cost / sum(costs.values()) for rung, cost in costs.items()}
