@@ -25,8 +25,11 @@ BN_SEED = 8642  # the latents of the BatchNorm pass (independent of the training
 BN_LATENTS, BN_BATCH = 1024, 256
 
 
-def _bn_layers(g: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in g.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+_BN = nn.modules.batchnorm._BatchNorm  # BatchNorm1d/2d/3d
+
+
+def _bn_layers(g: nn.Module) -> list[_BN]:
+    return [m for m in g.modules() if isinstance(m, _BN)]
 
 
 @torch.no_grad()
@@ -37,7 +40,7 @@ def update_ema(ema: Generator, g: Generator, t: GANTrainConfig, step: int) -> No
     for pe, pg in zip(ema.parameters(), g.parameters()):
         pe.lerp_(pg, 1.0 - decay)
     for me, mg in zip(ema.modules(), g.modules()):
-        if t.ema_bn and isinstance(me, nn.modules.batchnorm._BatchNorm):
+        if t.ema_bn and isinstance(me, _BN):
             continue
         for be, bg in zip(me.buffers(recurse=False), mg.buffers(recurse=False)):
             be.copy_(bg)

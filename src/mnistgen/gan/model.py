@@ -166,15 +166,18 @@ class Discriminator(nn.Module):
         super().__init__()
         c, k = cfg.d_channels, cfg.d_kernel
         pad = 1 if k in (3, 4) else 2
-        drop = [Dropout(cfg.d_dropout)] if cfg.d_dropout > 0 else []  # the same masks on any CPU
+
+        def drop() -> list[nn.Module]:  # the package's dropout: the same masks on any CPU
+            return [Dropout(cfg.d_dropout)] if cfg.d_dropout > 0 else []
+
         self.features = nn.Sequential(
             nn.Conv2d(1, c[0], k, 2, pad),  # (B, c0, 14, 14)
             nn.LeakyReLU(0.2),
-            *drop,
+            *drop(),
             nn.Conv2d(c[0], c[1], k, 2, pad),  # (B, c1, 7, 7)
             *({"batch": [nn.BatchNorm2d(c[1])], "layer": [nn.GroupNorm(1, c[1])]}.get(cfg.d_norm, [])),
             nn.LeakyReLU(0.2),
-            *([Dropout(cfg.d_dropout)] if drop else []),
+            *drop(),
             nn.Flatten(),  # (B, c1*49)
         )
         self.head = nn.Linear(c[1] * 49, 1)  # (B, 1)
