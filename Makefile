@@ -24,7 +24,9 @@ study: setup
 	$(BIN)/mnistgen run --out $(OUT) $(DATA_ARG) $(if $(wildcard $(OUT)/study.json),--resume) $(STUDY_ARGS)
 
 test: setup browser
-	$(BIN)/python -m pytest
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Headless Chromium for the report test (Debian packages; best effort: the test skips without it).
 browser:

@@ -2,7 +2,7 @@
 
 Run (full data, under the shared CPU lock)::
 
-    MNISTGEN_DATA_DIR=/work/shared/data flock /tmp/mnistgen-cpu.lock .venv/bin/python bench/bench_eval.py [--dataset fashion-mnist]
+    .venv/bin/python bench/bench_eval.py [--dataset fashion-mnist] [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -39,10 +39,15 @@ def main() -> None:
     score_s = time.time() - t
     print("\nreference rows (against the test split):")
     print(format_table([("held-out train", real), ("train (seen)", seen)]))
-    print(f"time to score 10,000 images (IS, FID, KID, precision/recall, density/coverage, modes): {real_s:.1f} s (held-out), "
-          f"{score_s:.1f} s (uint8 train)")
+    print(
+        "time to score 10,000 images (IS, FID, KID, precision/recall, density/coverage, modes): "
+        f"{real_s:.1f} s (held-out), "
+        f"{score_s:.1f} s (uint8 train)"
+    )
 
-    print("\nInception Score of real images vs n (mean ± std over 10 splits); original study: 9.50 ± 0.01 at n = 60,000")
+    print(
+        "\nInception Score of real images vs n (mean ± std over 10 splits); original study: 9.50 ± 0.01 at n = 60,000"
+    )
     held = held_out(ev)
     g = torch.Generator().manual_seed(0)
     for n in (500, 2000, 10000):
@@ -53,8 +58,11 @@ def main() -> None:
     probs = ev.probs(ds.test_images)
     order = np.argsort(ds.test_labels, kind="stable")
     a, b = prob_scores(probs), prob_scores(probs[order])
-    print(f"  test split, n = {len(ds.test_images)}: IS {a['is']:.2f} ± {a['is_std']:.2f}; sorted by label: {b['is']:.2f} ± "
-          f"{b['is_std']:.2f} (the order no longer matters)")
+    print(
+        f"  test split, n = {len(ds.test_images)}: IS {a['is']:.2f} ± {a['is_std']:.2f}; "
+        f"sorted by label: {b['is']:.2f} ± "
+        f"{b['is_std']:.2f} (the order no longer matters)"
+    )
 
 
 if __name__ == "__main__":

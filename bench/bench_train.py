@@ -46,7 +46,9 @@ def bench(spec: str, job: tuple, out: Path, data_dir: str | None, n: int) -> dic
     t0 = time.perf_counter()
     scores = evaluate_images(sample_images(run_dir, n, seed=0), load_evaluator(cfg.data.dataset))
     work = {k: summary[k] for k in ("steps", "epochs_completed", "best_epoch", "stopped") if k in summary}
-    return {"run": spec, "wall_s": wall, "score_s": time.perf_counter() - t0, "work": work} | {k: scores[k] for k in KEYS}
+    return {"run": spec, "wall_s": wall, "score_s": time.perf_counter() - t0, "work": work} | {
+        k: scores[k] for k in KEYS
+    }
 
 
 def main() -> None:
@@ -59,13 +61,22 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out or tempfile.mkdtemp(prefix="bench_train_"))
     cpu, flags = cpu_description()
-    print(f"machine: {cpu} ({' '.join(flags)}), {torch.get_num_threads()} threads, fp32, cpu; overrides: {args.overrides or 'none'}")
+    print(
+        f"machine: {cpu} ({' '.join(flags)}), {torch.get_num_threads()} threads, fp32, cpu; "
+        f"overrides: {args.overrides or 'none'}"
+    )
     jobs = {spec: configure(spec, args.overrides) for spec in args.runs}
     rows = [bench(spec, job, out, args.data_dir, args.n) for spec, job in jobs.items()]
-    print(f"\n{'run':<16} {'train s':>8} {'score s':>8} {'IS':>6} {'FID':>7} {'prec':>5} {'recall':>6} {'cover':>6} {'modes':>5}  work")
+    print(
+        f"\n{'run':<16} {'train s':>8} {'score s':>8} {'IS':>6} {'FID':>7} {'prec':>5} {'recall':>6} {'cover':>6} "
+        f"{'modes':>5}  work"
+    )
     for r in rows:
-        print(f"{r['run']:<16} {r['wall_s']:8.1f} {r['score_s']:8.1f} {r['is_mean']:6.2f} {r['fid']:7.2f} {r['precision']:5.3f} "
-              f"{r['recall']:6.3f} {r['coverage']:6.3f} {r['modes']:5d}  {r['work']}")
+        print(
+            f"{r['run']:<16} {r['wall_s']:8.1f} {r['score_s']:8.1f} {r['is_mean']:6.2f} {r['fid']:7.2f} "
+            f"{r['precision']:5.3f} "
+            f"{r['recall']:6.3f} {r['coverage']:6.3f} {r['modes']:5d}  {r['work']}"
+        )
     (out / "bench_train.json").write_text(json.dumps(rows, indent=2))
     print(f"runs and bench_train.json in {out}")
 

@@ -1,12 +1,20 @@
-"""Shared fixtures: an isolated cache per test and a tiny real-digit dataset on disk."""
+"""Shared fixtures: an isolated cache per test and a tiny real-digit dataset on disk.
+
+The test process computes with the CPU kernels the ``mnistgen`` command would choose (AVX2 on an x86-64 CPU that has
+it), set here before anything imports torch, so that units run in this process and in Dask worker processes agree.
+"""
 
 from __future__ import annotations
 
-import gzip
-from pathlib import Path
+from mnistgen import kernels
 
-import numpy as np
-import pytest
+kernels.hold(kernels.default())
+
+import gzip  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

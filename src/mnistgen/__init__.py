@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from mnistgen.errors import MnistgenError  # noqa: E402
+from mnistgen.errors import MnistgenError
 
 __all__ = ["MnistgenError", "__version__"]

@@ -1,5 +1,7 @@
+"""``python -m mnistgen``: the same as the ``mnistgen`` command."""
+
 import sys
 
-from mnistgen.cli import main
+from mnistgen.launch import main
 
 sys.exit(main())

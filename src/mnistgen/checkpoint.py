@@ -13,8 +13,9 @@ It is loaded with ``torch.load(weights_only=True)``: a file that is not ours can
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -74,13 +75,17 @@ def load_checkpoint(path: str | Path, kind: str | None = None, map_location: Any
         raise MnistgenError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a damaged pickle can fail in many ways (KeyError, UnpicklingError...)
+    except Exception as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise MnistgenError(f"{path} is not a readable mnistgen checkpoint (corrupt or foreign file: {reason})") from None
+        raise MnistgenError(
+            f"{path} is not a readable mnistgen checkpoint (corrupt or foreign file: {reason})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise MnistgenError(f"{path} is not a mnistgen checkpoint")
     if payload.get("format_version") != FORMAT_VERSION:
-        raise MnistgenError(f"{path} has checkpoint format {payload.get('format_version')}, this mnistgen reads {FORMAT_VERSION}")
+        raise MnistgenError(
+            f"{path} has checkpoint format {payload.get('format_version')}, this mnistgen reads {FORMAT_VERSION}"
+        )
     if kind is not None and payload.get("kind") != kind:
         raise MnistgenError(f"{path} holds a {payload.get('kind')} checkpoint, not a {kind} one")
     return payload

@@ -12,9 +12,10 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from mnistgen.errors import MnistgenError
 from mnistgen.rundir import write_json
@@ -107,7 +108,9 @@ def load_config_json(path: str | Path) -> dict:
     except FileNotFoundError:
         raise MnistgenError(f"no config file at {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MnistgenError(f"config file {path} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+        raise MnistgenError(
+            f"config file {path} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})"
+        ) from None
 
 
 # ----------------------------------------------------------------------------- overrides
@@ -153,30 +156,58 @@ def _parse_scalar(raw: str, tp: Any, key: str) -> Any:
 
 
 def apply_overrides(cfg: T, overrides: Sequence[str]) -> T:
-    """Return ``cfg`` with each ``dotted.key=value`` applied; values parsed by the field's type."""
+    """Return ``cfg`` with each ``dotted.key=value`` string applied (``--set``); values parsed by the field's type."""
     for item in overrides:
         if "=" not in item:
             raise MnistgenError(f"--set expects key=value, got {item!r}")
-        key, raw = item.split("=", 1)
-        cfg = _set_path(cfg, key.strip().split("."), raw.strip(), key.strip())
+        key, raw = (part.strip() for part in item.split("=", 1))
+        cfg = replace_values(cfg, {key: _parse_scalar(raw, _field_type(cfg, key), key)})
     return cfg
 
 
-def _set_path(obj: Any, parts: list[str], raw: str, key: str) -> Any:
-    if not dataclasses.is_dataclass(obj):
-        raise MnistgenError(f"unknown config key {key!r}")
-    hints = _hints(type(obj))
+def replace_values(cfg: T, values: Mapping[str, Any]) -> T:
+    """Return ``cfg`` with typed values set at dotted keys (``{"train.steps": 500}``); a value of the wrong type
+    or an unknown key is a :class:`MnistgenError`. Nothing is turned into a string and parsed back."""
+    for key, value in values.items():
+        cfg = _set_path(cfg, key.split("."), _coerce(value, _field_type(cfg, key), key), key)
+    return cfg
+
+
+def _field_type(cfg: Any, key: str) -> Any:
+    """The declared type of the field at dotted ``key`` (a clear error for an unknown key or a section)."""
+    obj, tp = cfg, None
+    for i, head in enumerate(parts := key.split(".")):
+        if not dataclasses.is_dataclass(obj):
+            raise MnistgenError(f"unknown config key {key!r}")
+        hints = _hints(type(obj))
+        if head not in hints:
+            raise MnistgenError(f"unknown config key {key!r} (valid here: {', '.join(sorted(hints))})")
+        obj, tp = getattr(obj, head), hints[head]
+        if dataclasses.is_dataclass(obj) and i == len(parts) - 1:
+            raise MnistgenError(f"config key {key!r} is a section; set one of its fields, e.g. {key}.<field>=...")
+    return tp
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """``value`` as a value of declared type ``tp`` (an int where a float is declared, a list for a tuple)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in typing.get_args(tp):
+            return None
+        return _coerce(value, next(a for a in typing.get_args(tp) if a is not type(None)), key)
+    if origin is tuple and isinstance(value, (tuple, list)):
+        elem = typing.get_args(tp)[0] if typing.get_args(tp) else str
+        return tuple(_coerce(v, elem, key) for v in value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(tp, type) and isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+        return value
+    raise MnistgenError(f"config key {key!r} takes a {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _set_path(obj: Any, parts: list[str], value: Any, key: str) -> Any:
     head = parts[0]
-    if head not in hints:
-        valid = ", ".join(sorted(hints))
-        raise MnistgenError(f"unknown config key {key!r} (valid here: {valid})")
-    current = getattr(obj, head)
-    if len(parts) > 1:
-        new = _set_path(current, parts[1:], raw, key)
-    elif dataclasses.is_dataclass(current):
-        raise MnistgenError(f"config key {key!r} is a section; set one of its fields, e.g. {key}.<field>=...")
-    else:
-        new = _parse_scalar(raw, hints[head], key)
+    new = _set_path(getattr(obj, head), parts[1:], value, key) if len(parts) > 1 else value
     return dataclasses.replace(obj, **{head: new})
 
 
@@ -214,5 +245,6 @@ def resumed_config(saved: T, requested: T | None, allowed: Sequence[str]) -> T:
     if refused:
         raise MnistgenError(
             f"--resume continues a run with the model, data and loss of its checkpoint; {refused[0]} cannot change "
-            f"({old.get(refused[0])!r} -> {new.get(refused[0])!r}); only {', '.join(allowed)} may")
-    return apply_overrides(saved, [f"{k}={new[k]}" for k in changed])
+            f"({old.get(refused[0])!r} -> {new.get(refused[0])!r}); only {', '.join(allowed)} may"
+        )
+    return replace_values(saved, {k: new[k] for k in changed})

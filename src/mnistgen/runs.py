@@ -7,8 +7,9 @@ checkpoint; only the budget keys the family names (epochs / steps / minutes) and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
@@ -32,8 +33,16 @@ def checkpoint_config(ck: dict[str, Any], cls: type[C]) -> C:
     return from_dict(cls, {k: v for k, v in ck["config"].items() if k != "preset"})
 
 
-def open_run(kind: str, cls: type[C], cfg: C | None, out: str | Path | None, resume: str | Path | None,
-             overwrite: bool, preset_name: str, budget_keys: Sequence[str]) -> tuple[Path, C, str, dict[str, Any] | None]:
+def open_run(
+    kind: str,
+    cls: type[C],
+    cfg: C | None,
+    out: str | Path | None,
+    resume: str | Path | None,
+    overwrite: bool,
+    preset_name: str,
+    budget_keys: Sequence[str],
+) -> tuple[Path, C, str, dict[str, Any] | None]:
     """(run directory, config, preset name, last checkpoint or None) for a new run in ``out`` or a resumed ``resume``.
 
     On resume the config comes from ``checkpoint_last.pt``; ``cfg``, if given, may differ from it only in

@@ -6,8 +6,9 @@ import os
 import platform
 import random
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,7 +56,8 @@ def memory_format(train: Any) -> torch.memory_format:
 
 
 def use_bf16(precision: str, device: torch.device) -> bool:
-    """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16, AMX)."""
+    """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16,
+    AMX)."""
     if precision != "auto":
         return precision == "bf16"
     if device.type == "cuda":
@@ -113,7 +115,19 @@ def _tuplify(obj: Any) -> Any:
     return obj
 
 
-CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # what decides CPU speed for our workloads
+def kernel_capability() -> str:
+    """The CPU kernels torch computes with, e.g. 'avx2' or 'avx512' (see :mod:`mnistgen.kernels`)."""
+    return torch.backends.cpu.get_cpu_capability().lower()
+
+
+CPU_FLAGS = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_tile",
+)  # what decides CPU speed for our workloads
 
 
 def cpu_description() -> tuple[str, list[str]]:
@@ -122,7 +136,10 @@ def cpu_description() -> tuple[str, list[str]]:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:
         return platform.processor() or platform.machine(), []
-    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), platform.machine())
+    model = next(
+        (line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+        platform.machine(),
+    )
     flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
     return model, [f for f in CPU_FLAGS if f in flags]
 
@@ -140,6 +157,7 @@ def environment(device: torch.device | None = None) -> dict[str, Any]:
         "cpu_flags": " ".join(flags) or "none of " + " ".join(CPU_FLAGS),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "kernels": kernel_capability(),
     }
     if device is not None:
         env["device"] = str(device)

@@ -8,22 +8,19 @@ import numpy as np
 import torch
 
 from mnistgen.errors import MnistgenError
-from mnistgen.families import generator_of_run
-from mnistgen.family import draw
+from mnistgen.families import open_trained
 from mnistgen.images import to_uint8
 from mnistgen.rundir import atomic_write
 
 
 @torch.no_grad()
-def sample_images(run_dir: str | Path, n: int, seed: int = 0, device: torch.device | str = "cpu", batch: int = 1000) -> torch.Tensor:
+def sample_images(
+    run_dir: str | Path, n: int, seed: int = 0, device: torch.device | str = "cpu", batch: int = 1000
+) -> torch.Tensor:
     """``n`` images in [0, 1], (n, 1, 28, 28), reproducible for a given ``seed``."""
     if n <= 0:
         raise MnistgenError(f"number of samples must be positive, got {n}")
-    sampler = generator_of_run(run_dir).load_sampler(Path(run_dir), torch.device(device))
-    try:
-        return draw(sampler, n, seed, batch)
-    except MnistgenError as exc:
-        raise MnistgenError(f"{run_dir}: {exc}") from None
+    return open_trained(run_dir, device).sample(n, seed, batch)
 
 
 def write_npz(path: str | Path, images: torch.Tensor, **meta) -> Path:

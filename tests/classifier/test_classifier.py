@@ -9,11 +9,19 @@ import pytest
 import torch
 
 from mnistgen import rundir
+from mnistgen.classifier import (
+    PRESETS,
+    Classifier,
+    ClassifierModelConfig,
+    ClassifierTrainConfig,
+    accuracy,
+    load_classifier,
+    load_config,
+    train,
+)
+from mnistgen.classifier.training import augment
 from mnistgen.errors import MnistgenError
 from mnistgen.images import load_splits
-from mnistgen.classifier import Classifier, ClassifierModelConfig
-from mnistgen.classifier import PRESETS, ClassifierTrainConfig, accuracy, load_classifier, load_config, train
-from mnistgen.classifier.training import augment
 
 
 def test_shapes_and_num_features():
@@ -49,8 +57,10 @@ def test_augment_keeps_shape_range_and_can_be_disabled():
 
 def test_training_learns_on_tiny_subset_and_reloads(tiny_mnist_dir, tmp_path):
     base = PRESETS["tiny"]
-    cfg = dataclasses.replace(base, train=dataclasses.replace(base.train, epochs=4), runtime=dataclasses.replace(base.runtime, device="cpu"))
-    out = Path(train(cfg, tmp_path / "clf", preset_name="tiny", data_dir=tiny_mnist_dir)["run_dir"])
+    cfg = dataclasses.replace(
+        base, train=dataclasses.replace(base.train, epochs=4), runtime=dataclasses.replace(base.runtime, device="cpu")
+    )
+    out = Path(train(cfg, tmp_path / "clf", preset_name="tiny", data_dir=tiny_mnist_dir).run_dir)
     for name in (rundir.CONFIG, rundir.METADATA, rundir.HISTORY, rundir.LAST):
         assert (out / name).is_file(), name
     assert rundir.run_kind(out) == "classifier"
@@ -64,7 +74,9 @@ def test_training_learns_on_tiny_subset_and_reloads(tiny_mnist_dir, tmp_path):
     model, payload = load_classifier(out)
     assert payload["state"]["test_accuracy"] == history["test_accuracy"]
     splits = load_splits(cfg.data, tiny_mnist_dir)
-    assert accuracy(model, splits.test, splits.test_labels, torch.device("cpu")) == pytest.approx(history["test_accuracy"])
+    assert accuracy(model, splits.test, splits.test_labels, torch.device("cpu")) == pytest.approx(
+        history["test_accuracy"]
+    )
 
     with pytest.raises(MnistgenError, match="already holds a run"):
         train(cfg, out, data_dir=tiny_mnist_dir)
@@ -73,7 +85,7 @@ def test_training_learns_on_tiny_subset_and_reloads(tiny_mnist_dir, tmp_path):
 def test_max_steps_stops_early(tiny_mnist_dir, tmp_path):
     base = PRESETS["tiny"]
     cfg = dataclasses.replace(base, train=dataclasses.replace(base.train, max_steps=3))
-    out = Path(train(cfg, tmp_path / "clf", data_dir=tiny_mnist_dir)["run_dir"])
+    out = Path(train(cfg, tmp_path / "clf", data_dir=tiny_mnist_dir).run_dir)
     history = rundir.read_json(out / rundir.HISTORY)
     assert history["epochs"][-1]["step"] == 3
 
@@ -87,8 +99,20 @@ def test_cli_train_classifier(tiny_mnist_dir, tmp_path, capsys):
     from mnistgen.cli import main
 
     out = tmp_path / "run"
-    argv = ["train", "classifier", "--out", str(out), "--preset", "tiny", "--data-dir", str(tiny_mnist_dir),
-            "--device", "cpu", "--set", "train.max_steps=2"]
+    argv = [
+        "train",
+        "classifier",
+        "--out",
+        str(out),
+        "--preset",
+        "tiny",
+        "--data-dir",
+        str(tiny_mnist_dir),
+        "--device",
+        "cpu",
+        "--set",
+        "train.max_steps=2",
+    ]
     assert main(argv) == 0
     assert "test accuracy" in capsys.readouterr().out
     assert rundir.read_json(out / rundir.HISTORY)["epochs"][-1]["step"] == 2

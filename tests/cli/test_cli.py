@@ -28,7 +28,7 @@ def _run(capsys, *argv):
     ],
 )
 def test_errors_are_one_line(capsys, argv, message):
-    code, out, err = _run(capsys, *argv)
+    code, _, err = _run(capsys, *argv)
     assert code == 2
     assert err.startswith("error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -61,7 +61,9 @@ def test_data_command_when_missing(capsys, tmp_path, monkeypatch):
 
 
 def test_console_entry_point_has_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "mnistgen", "sample", str(tmp_path), "--out", "x.npz"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mnistgen", "sample", str(tmp_path), "--out", "x.npz"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: ") and "Traceback" not in proc.stderr
     help_ = subprocess.run([sys.executable, "-m", "mnistgen", "--help"], capture_output=True, text=True)

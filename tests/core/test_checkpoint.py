@@ -40,7 +40,14 @@ def test_resume_equals_uninterrupted(tmp_path):
     opt = torch.optim.Adam(first.parameters(), lr=1e-2)
     for _ in range(3):
         _step(first, opt)
-    save_checkpoint(tmp_path / "ck.pt", kind="toy", models={"m": first}, optimizers={"o": opt}, state={"step": 3}, config={"lr": 1e-2})
+    save_checkpoint(
+        tmp_path / "ck.pt",
+        kind="toy",
+        models={"m": first},
+        optimizers={"o": opt},
+        state={"step": 3},
+        config={"lr": 1e-2},
+    )
 
     seed_everything(123)  # a fresh process would start from some other RNG state
     ck = load_checkpoint(tmp_path / "ck.pt", kind="toy")

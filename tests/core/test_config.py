@@ -31,8 +31,16 @@ class Run:
 def test_overrides_parse_by_type():
     cfg = apply_overrides(
         Run(),
-        ["train.lr=3e-4", "train.epochs=7", "train.amsgrad=yes", "train.betas=0.0,0.9", "train.note=hi=there",
-         "train.budget=2.5", "data.dataset=fashion-mnist", "runtime.device=cpu"],
+        [
+            "train.lr=3e-4",
+            "train.epochs=7",
+            "train.amsgrad=yes",
+            "train.betas=0.0,0.9",
+            "train.note=hi=there",
+            "train.budget=2.5",
+            "data.dataset=fashion-mnist",
+            "runtime.device=cpu",
+        ],
     )
     assert cfg.train == Train(3e-4, 7, True, (0.0, 0.9), "hi=there", 2.5)
     assert cfg.data.dataset == "fashion-mnist" and cfg.runtime.device == "cpu"

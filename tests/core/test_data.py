@@ -60,10 +60,22 @@ def test_parsed_cache_is_reused(tmp_path, isolated_cache, monkeypatch):
     "payload, message",
     [
         (b"\x1f\x8b\x08\x00garbage", "corrupt or truncated"),
-        (gzip.compress(bytes([0, 0, 8, 3]) + (5).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + b"\0" * 100), "truncated or padded"),
-        (gzip.compress(bytes([0, 0, 9, 3]) + (1).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + b"\0" * 784), "not an IDX file"),
-        (gzip.compress(bytes([0, 0, 8, 3]) + (1).to_bytes(4, "big") + (32).to_bytes(4, "big") * 2 + b"\0" * 1024), "expected 28x28"),
-        (gzip.compress(bytes([0, 0, 8, 2]) + (1).to_bytes(4, "big") + (784).to_bytes(4, "big") + b"\0" * 784), "expected 3"),
+        (
+            gzip.compress(bytes([0, 0, 8, 3]) + (5).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + b"\0" * 100),
+            "truncated or padded",
+        ),
+        (
+            gzip.compress(bytes([0, 0, 9, 3]) + (1).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + b"\0" * 784),
+            "not an IDX file",
+        ),
+        (
+            gzip.compress(bytes([0, 0, 8, 3]) + (1).to_bytes(4, "big") + (32).to_bytes(4, "big") * 2 + b"\0" * 1024),
+            "expected 28x28",
+        ),
+        (
+            gzip.compress(bytes([0, 0, 8, 2]) + (1).to_bytes(4, "big") + (784).to_bytes(4, "big") + b"\0" * 784),
+            "expected 3",
+        ),
         (gzip.compress(b"\0\0"), "truncated"),
     ],
 )
@@ -184,7 +196,7 @@ def test_split_is_seeded_and_disjoint():
 def test_load_splits_records_what_was_used(tiny_mnist_dir):
     s = load_splits(DataConfig(val_size=100, limit=500), tiny_mnist_dir)
     assert s.train.shape == (400, 1, 28, 28) and s.val.shape == (100, 1, 28, 28) and s.test.shape == (200, 1, 28, 28)
-    assert s.train.dtype == torch.float32 and 0.0 <= float(s.train.min()) and float(s.train.max()) <= 1.0
+    assert s.train.dtype == torch.float32 and float(s.train.min()) >= 0.0 and float(s.train.max()) <= 1.0
     assert s.info["source"] == "data-dir" and s.info["val_size"] == 100 and s.info["n_train_used"] == 400
 
 
@@ -198,7 +210,11 @@ def test_to_unit_accepts_every_range():
 
 @pytest.mark.parametrize(
     "bad, message",
-    [(torch.zeros(2, 3, 28, 28), "expected images shaped"), (torch.full((2, 28, 28), float("nan")), "NaN"), (torch.full((2, 28, 28), 7.0), "must lie in")],
+    [
+        (torch.zeros(2, 3, 28, 28), "expected images shaped"),
+        (torch.full((2, 28, 28), float("nan")), "NaN"),
+        (torch.full((2, 28, 28), 7.0), "must lie in"),
+    ],
 )
 def test_to_unit_rejects_bad_input(bad, message):
     with pytest.raises(MnistgenError, match=message):

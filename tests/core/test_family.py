@@ -12,8 +12,24 @@ import torch
 from mnistgen import families, rundir
 from mnistgen.cli import main
 from mnistgen.errors import MnistgenError
-from mnistgen.family import Family, Option
+from mnistgen.family import Family, Option, TrainedRun, Work
 from mnistgen.plotting import save_grid
+
+
+class BlobPainter(torch.nn.Module):
+    """The 'network' of the dummy family: seeded Gaussian blobs of a given radius."""
+
+    def __init__(self, radius: float) -> None:
+        super().__init__()
+        self.radius = radius
+        yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+        self.register_buffer("yy", yy)
+        self.register_buffer("xx", xx)
+
+    def forward(self, n: int, gen: torch.Generator) -> torch.Tensor:
+        centre = torch.rand(n, 2, generator=gen) * 16 + 6  # (n, 2)
+        d2 = (self.yy - centre[:, :1, None]) ** 2 + (self.xx - centre[:, 1:, None]) ** 2  # (n, 28, 28)
+        return torch.exp(-d2 / (2 * self.radius**2)).unsqueeze(1)  # (n, 1, 28, 28)
 
 
 class Blobs:
@@ -33,21 +49,17 @@ class Blobs:
     def train(self, cfg, out=None, *, resume=None, overwrite=False, preset_name="custom", **extra):
         run_dir = rundir.prepare_run_dir(out, overwrite=overwrite)
         rundir.write_json(run_dir / rundir.CONFIG, {"kind": self.name, "preset": preset_name, "config": cfg})
-        return {"run_dir": str(run_dir), "steps": 0}
+        return self.open(run_dir)
 
-    def load_sampler(self, run_dir, device):
-        radius = self.load_config(run_dir)[0]["radius"]
-        yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
-
-        def sample(n, gen):
-            centre = torch.rand(n, 2, generator=gen) * 16 + 6  # (n, 2)
-            d2 = (yy - centre[:, :1, None]) ** 2 + (xx - centre[:, 1:, None]) ** 2  # (n, 28, 28)
-            return torch.exp(-d2 / (2 * radius**2)).unsqueeze(1)  # (n, 1, 28, 28)
-
-        return sample
+    def open(self, run_dir, device="cpu"):
+        cfg, preset = self.load_config(run_dir)
+        work = Work("nothing trained", "nothing trained", 0)
+        return TrainedRun(
+            self.name, run_dir, cfg, preset, {}, work, lambda: BlobPainter(cfg["radius"]), lambda painter: painter
+        )
 
     def make_figures(self, run_dir):
-        images = self.load_sampler(run_dir, torch.device("cpu"))(16, torch.Generator().manual_seed(0))
+        images = self.open(run_dir).sample(16, seed=0)
         return [save_grid(images, Path(run_dir) / rundir.FIGURES / "blobs.png", "blobs", nrow=4)]
 
 

@@ -13,8 +13,18 @@ from mnistgen.errors import MnistgenError
 from mnistgen.gan.averaging import BN_SEED, recalibrate_bn, update_ema
 from mnistgen.gan.model import GANModelConfig, Generator
 
-BN_G = GANModelConfig(z_dim=8, g_channels=(8, 4), g_norm="batch", g_act="relu", output="tanh", d_channels=(8, 8), d_kernel=4,
-                      d_dropout=0.0, categories=3, code="clusters")
+BN_G = GANModelConfig(
+    z_dim=8,
+    g_channels=(8, 4),
+    g_norm="batch",
+    g_act="relu",
+    output="tanh",
+    d_channels=(8, 8),
+    d_kernel=4,
+    d_dropout=0.0,
+    categories=3,
+    code="clusters",
+)
 
 
 def _pair(value_g: float, value_ema: float) -> tuple[Generator, Generator]:
@@ -27,8 +37,17 @@ def _pair(value_g: float, value_ema: float) -> tuple[Generator, Generator]:
     return g, ema
 
 
-@pytest.mark.parametrize("ramp, step, cap, decay", [(9.0, 0, 0.999, 0.1), (3.0, 0, 0.999, 0.7), (9.0, 990, 0.999, 0.991),
-                                                    (3.0, 990, 0.999, 0.997), (3.0, 990, 0.99, 0.99), (3.0, 5000, 0.999, 0.999)])
+@pytest.mark.parametrize(
+    "ramp, step, cap, decay",
+    [
+        (9.0, 0, 0.999, 0.1),
+        (3.0, 0, 0.999, 0.7),
+        (9.0, 990, 0.999, 0.991),
+        (3.0, 990, 0.999, 0.997),
+        (3.0, 990, 0.99, 0.99),
+        (3.0, 5000, 0.999, 0.999),
+    ],
+)
 def test_the_ema_warms_up_over_about_the_last_1_over_ramp_of_the_steps(ramp, step, cap, decay):
     g, ema = _pair(1.0, 0.0)
     update_ema(ema, g, T.GANTrainConfig(ema_decay=cap, ema_ramp=ramp), step)
@@ -76,9 +95,14 @@ def test_ema_ramp_out_of_range_is_a_one_line_error():
 
 
 def _cfg(steps: int) -> T.GANRunConfig:
-    return T.GANRunConfig(data=DataConfig(val_size=0, limit=256), runtime=RuntimeConfig(device="cpu", seed=3, threads=1), model=BN_G,
-                          train=T.GANTrainConfig(batch_size=32, steps=steps, ema_decay=0.9, ema_ramp=3.0, ema_bn=True,
-                                                 checkpoint_every=3))
+    return T.GANRunConfig(
+        data=DataConfig(val_size=0, limit=256),
+        runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
+        model=BN_G,
+        train=T.GANTrainConfig(
+            batch_size=32, steps=steps, ema_decay=0.9, ema_ramp=3.0, ema_bn=True, checkpoint_every=3
+        ),
+    )
 
 
 def test_a_run_with_recomputed_statistics_resumes_exactly_and_samples_with_them(tmp_path, tiny_mnist_dir):
@@ -92,4 +116,6 @@ def test_a_run_with_recomputed_statistics_resumes_exactly_and_samples_with_them(
     saved = {k: v.clone() for k, v in g.state_dict().items()}
     recalibrate_bn(g, "cpu")
     assert all(torch.allclose(v, g.state_dict()[k], atol=1e-6) for k, v in saved.items())
-    assert not torch.allclose(a["extra"]["ema"]["dense_post.0.running_mean"], a["models"]["generator"]["dense_post.0.running_mean"])
+    assert not torch.allclose(
+        a["extra"]["ema"]["dense_post.0.running_mean"], a["models"]["generator"]["dense_post.0.running_mean"]
+    )

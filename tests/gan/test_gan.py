@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -10,30 +9,46 @@ import pytest
 import torch
 from torch import nn
 
+from mnistgen import gan as T
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
 from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
-from mnistgen.layers import Dropout
-from mnistgen.runtime import use_bf16
 from mnistgen.gan import loss as L
 from mnistgen.gan.model import GANModelConfig, build
-from mnistgen import gan as T
+from mnistgen.layers import Dropout
+from mnistgen.runtime import use_bf16
 
-SMALL = GANModelConfig(z_dim=8, g_channels=(8, 4), g_norm="batch", g_act="relu", output="tanh", d_channels=(8, 8), d_kernel=4, d_dropout=0.0)
+SMALL = GANModelConfig(
+    z_dim=8,
+    g_channels=(8, 4),
+    g_norm="batch",
+    g_act="relu",
+    output="tanh",
+    d_channels=(8, 8),
+    d_kernel=4,
+    d_dropout=0.0,
+)
 
 
 def small_cfg(loss="bce", steps=6, **train) -> T.GANRunConfig:
     t = dict(loss=loss, batch_size=32, steps=steps, ema_decay=0.9, checkpoint_every=3)
     t.update(train)
-    return T.GANRunConfig(data=DataConfig(val_size=0, limit=256), runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
-                          model=SMALL, train=T.GANTrainConfig(**t))
+    return T.GANRunConfig(
+        data=DataConfig(val_size=0, limit=256),
+        runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
+        model=SMALL,
+        train=T.GANTrainConfig(**t),
+    )
 
 
 def layer_shapes(module: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple]]:
     shapes = []
-    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append((type(m).__name__, tuple(o.shape[1:]))))
-             for m in module.modules() if not list(m.children())]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: shapes.append((type(m).__name__, tuple(o.shape[1:]))))
+        for m in module.modules()
+        if not list(m.children())
+    ]
     module.eval()(x)
     for h in hooks:
         h.remove()
@@ -43,17 +58,30 @@ def layer_shapes(module: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple]]:
 def test_seed_layers_match_the_study_table():
     g, d = build(T.PRESETS["seed"].model)
     assert layer_shapes(g, torch.zeros(2, 100)) == [
-        ("Linear", (6272,)), ("LeakyReLU", (6272,)),
-        ("ConvTranspose2d", (128, 14, 14)), ("LeakyReLU", (128, 14, 14)),
-        ("ConvTranspose2d", (128, 28, 28)), ("LeakyReLU", (128, 28, 28)),
-        ("Conv2d", (1, 28, 28)), ("Sigmoid", (1, 28, 28)),
+        ("Linear", (6272,)),
+        ("LeakyReLU", (6272,)),
+        ("ConvTranspose2d", (128, 14, 14)),
+        ("LeakyReLU", (128, 14, 14)),
+        ("ConvTranspose2d", (128, 28, 28)),
+        ("LeakyReLU", (128, 28, 28)),
+        ("Conv2d", (1, 28, 28)),
+        ("Sigmoid", (1, 28, 28)),
     ]
     assert [m.negative_slope for m in g.modules() if isinstance(m, nn.LeakyReLU)] == [0.2] * 3
-    assert [m.kernel_size for m in g.modules() if isinstance(m, (nn.ConvTranspose2d, nn.Conv2d))] == [(4, 4), (4, 4), (7, 7)]
+    assert [m.kernel_size for m in g.modules() if isinstance(m, (nn.ConvTranspose2d, nn.Conv2d))] == [
+        (4, 4),
+        (4, 4),
+        (7, 7),
+    ]
     assert layer_shapes(d, torch.zeros(2, 1, 28, 28)) == [
-        ("Conv2d", (64, 14, 14)), ("LeakyReLU", (64, 14, 14)), ("Dropout", (64, 14, 14)),
-        ("Conv2d", (64, 7, 7)), ("LeakyReLU", (64, 7, 7)), ("Dropout", (64, 7, 7)),
-        ("Flatten", (3136,)), ("Linear", (1,)),
+        ("Conv2d", (64, 14, 14)),
+        ("LeakyReLU", (64, 14, 14)),
+        ("Dropout", (64, 14, 14)),
+        ("Conv2d", (64, 7, 7)),
+        ("LeakyReLU", (64, 7, 7)),
+        ("Dropout", (64, 7, 7)),
+        ("Flatten", (3136,)),
+        ("Linear", (1,)),
     ]
     assert [m.p for m in d.modules() if isinstance(m, nn.Dropout)] == [0.4, 0.4]
     assert all(isinstance(m, Dropout) for m in d.modules() if isinstance(m, nn.Dropout))  # masks the same on any CPU
@@ -76,7 +104,7 @@ def test_every_preset_builds_and_generates_in_range():
 
 def test_loss_values_on_hand_made_logits():
     real, fake = torch.tensor([0.0, 2.0]), torch.tensor([0.0, -1.0])
-    sp = lambda v: math.log1p(math.exp(v))  # noqa: E731  softplus
+    sp = lambda v: math.log1p(math.exp(v))
     expect_d = (sp(0) + sp(-2)) / 2 + (sp(0) + sp(-1)) / 2
     assert L.d_loss("bce", real, fake).item() == pytest.approx(expect_d)
     assert L.g_loss("bce", fake).item() == pytest.approx((sp(0) + sp(1)) / 2)
@@ -120,9 +148,14 @@ def test_loss_defaults_and_overrides():
     h = T.hyper(T.GANTrainConfig(loss="wgan-gp", lr_g=3e-4))
     assert (h.lr_g, h.beta1, h.beta2, h.n_critic, h.gp_weight) == (3e-4, 0.0, 0.9, 5, 10.0)
     assert (L.DEFAULTS["wgan"].optimizer, L.DEFAULTS["wgan"].n_critic, L.DEFAULTS["wgan"].clip) == ("rmsprop", 5, 0.01)
-    assert T.configure("fast", "wgan-gp").train.loss == "wgan-gp" and T.configure("fast", "wgan-gp").model.d_norm == "layer"
+    assert (
+        T.configure("fast", "wgan-gp").train.loss == "wgan-gp"
+        and T.configure("fast", "wgan-gp").model.d_norm == "layer"
+    )
     assert T.hyper(T.configure("seed", "wgan").train) == L.DEFAULTS["wgan"]  # the original WGAN recipe
-    fast = T.hyper(T.configure("fast", "wgan").train)  # tuned: clipping kept, one critic step (equal images for every loss)
+    fast = T.hyper(
+        T.configure("fast", "wgan").train
+    )  # tuned: clipping kept, one critic step (equal images for every loss)
     assert (fast.optimizer, fast.clip, fast.n_critic, fast.lr_d) == ("rmsprop", 0.01, 1, 5e-4)
 
 
@@ -157,7 +190,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_mnist_dir, loss):
     full = T.train(small_cfg(loss, 6), tmp_path / "full", data_dir=tiny_mnist_dir, probe=None)
     T.train(small_cfg(loss, 3), tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
     part = T.train(small_cfg(loss, 6), resume=tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    assert full["steps"] == part["steps"] == 6
+    assert full.summary["steps"] == part.summary["steps"] == 6
     a, b = (load_checkpoint(tmp_path / r / "checkpoint_last.pt", "gan") for r in ("full", "part"))
     for section in ("generator", "discriminator"):
         for k, v in a["models"][section].items():
@@ -167,7 +200,11 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_mnist_dir, loss):
     ha, hb = (rundir.read_json(tmp_path / r / "history.json") for r in ("full", "part"))
     assert ha["d_loss"] == hb["d_loss"] and ha["g_loss"] == hb["g_loss"] and len(ha["step"]) == 6
     if loss == "wgan":  # the critic stays clipped
-        assert all(float(v.abs().max()) <= 0.01 + 1e-7 for k, v in a["models"]["discriminator"].items() if "weight" in k or "bias" in k)
+        assert all(
+            float(v.abs().max()) <= 0.01 + 1e-7
+            for k, v in a["models"]["discriminator"].items()
+            if "weight" in k or "bias" in k
+        )
 
 
 def test_resume_with_the_quality_probe_equals_uninterrupted_run(tmp_path, tiny_mnist_dir):
@@ -185,7 +222,7 @@ def test_resume_with_the_quality_probe_equals_uninterrupted_run(tmp_path, tiny_m
 def test_sampling_writes_mnist_style_uint8(tmp_path, tiny_mnist_dir):
     from mnistgen.sampling import sample_images, write_npz
 
-    run = T.train(small_cfg(steps=2), tmp_path / "run", data_dir=tiny_mnist_dir, probe=None)["run_dir"]
+    run = T.train(small_cfg(steps=2), tmp_path / "run", data_dir=tiny_mnist_dir, probe=None).run_dir
     x = sample_images(run, 7, seed=5)
     assert x.shape == (7, 1, 28, 28) and float(x.min()) >= 0 and float(x.max()) <= 1
     assert torch.equal(x, sample_images(run, 7, seed=5))
@@ -197,10 +234,10 @@ def test_sampling_writes_mnist_style_uint8(tmp_path, tiny_mnist_dir):
 
 
 def test_probe_history_and_refusal_to_clobber(tmp_path, tiny_mnist_dir):
-    probe = lambda images: {"is": float(images.mean()) + 1, "modes": 3, "class_kl": 0.5}  # noqa: E731
+    probe = lambda images: {"is": float(images.mean()) + 1, "modes": 3, "class_kl": 0.5}
     s = T.train(small_cfg(steps=4, probe_every=2, probe_n=20), tmp_path / "run", data_dir=tiny_mnist_dir, probe=probe)
     hist = rundir.read_json(tmp_path / "run" / "history.json")
-    assert [p["step"] for p in hist["probe"]] == [2, 4] and s["last_probe"]["modes"] == 3
+    assert [p["step"] for p in hist["probe"]] == [2, 4] and s.summary["last_probe"]["modes"] == 3
     assert hist["train_seconds"] == sorted(hist["train_seconds"]) and hist["stopped"] == "steps"
     with pytest.raises(MnistgenError, match="already holds a run"):
         T.train(small_cfg(steps=4), tmp_path / "run", data_dir=tiny_mnist_dir, probe=None)
@@ -228,9 +265,26 @@ def test_cli_trains_resumes_and_samples(tmp_path, tiny_mnist_dir, capsys):
 
     run = tmp_path / "run"
     common = ["--data-dir", str(tiny_mnist_dir), "--device", "cpu", "--threads", "1"]
-    sets = ["--set", "data.limit=200", "--set", "model.g_channels=8,4", "--set", "model.d_channels=8,8", "--set", "train.batch_size=16",
-            "--set", "train.probe_seconds=0", "--set", "train.grid_every=0"]
-    assert main(["train", "gan", "--preset", "fast", "--loss", "wgan-gp", "--out", str(run), "--steps", "2", *sets, *common]) == 0
+    sets = [
+        "--set",
+        "data.limit=200",
+        "--set",
+        "model.g_channels=8,4",
+        "--set",
+        "model.d_channels=8,8",
+        "--set",
+        "train.batch_size=16",
+        "--set",
+        "train.probe_seconds=0",
+        "--set",
+        "train.grid_every=0",
+    ]
+    assert (
+        main(
+            ["train", "gan", "--preset", "fast", "--loss", "wgan-gp", "--out", str(run), "--steps", "2", *sets, *common]
+        )
+        == 0
+    )
     assert main(["train", "gan", "--resume", str(run), "--steps", "3", *common]) == 0
     assert load_checkpoint(run / "checkpoint_last.pt", "gan")["state"]["step"] == 3
     assert main(["train", "gan", "--out", str(run), "--steps", "2", *common]) == 2
@@ -253,8 +307,14 @@ def test_precision_and_learning_rate_decay_options(tmp_path, tiny_mnist_dir):
     s = T.train(small_cfg(steps=3, precision="bf16"), tmp_path / "run", data_dir=tiny_mnist_dir, probe=None)
     meta = rundir.read_json(tmp_path / "run" / "metadata.json")
     hist = rundir.read_json(tmp_path / "run" / "history.json")
-    assert s["steps"] == 3 and meta["precision"] == "bf16" and all(math.isfinite(v) for v in hist["d_loss"] + hist["g_loss"])
-    assert all(T.configure(p).train.precision == "fp32" for p in T.PRESETS)  # fp32 is part of every recipe: the same on every CPU
+    assert (
+        s.summary["steps"] == 3
+        and meta["precision"] == "bf16"
+        and all(math.isfinite(v) for v in hist["d_loss"] + hist["g_loss"])
+    )
+    assert all(
+        T.configure(p).train.precision == "fp32" for p in T.PRESETS
+    )  # fp32 is part of every recipe: the same on every CPU
 
 
 def test_probe_schedule_is_dense_inside_its_window_then_regular():
@@ -276,16 +336,28 @@ def test_probe_schedule_is_dense_inside_its_window_then_regular():
 def test_label_smoothing_and_r1_on_known_inputs():
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5])
     smoothed = L.d_loss("bce", real, fake, real_target=0.9)
-    expected = torch.nn.functional.binary_cross_entropy_with_logits(real, torch.full((2,), 0.9)) + torch.nn.functional.softplus(fake).mean()
-    assert torch.allclose(smoothed, expected) and torch.allclose(L.d_loss("bce", real, fake), L.d_loss("bce", real, fake, 1.0))
-    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1, bias=False))  # D(x) = w.x: grad = w everywhere
+    expected = (
+        torch.nn.functional.binary_cross_entropy_with_logits(real, torch.full((2,), 0.9))
+        + torch.nn.functional.softplus(fake).mean()
+    )
+    assert torch.allclose(smoothed, expected) and torch.allclose(
+        L.d_loss("bce", real, fake), L.d_loss("bce", real, fake, 1.0)
+    )
+    critic = torch.nn.Sequential(
+        torch.nn.Flatten(), torch.nn.Linear(784, 1, bias=False)
+    )  # D(x) = w.x: grad = w everywhere
     torch.nn.init.constant_(critic[1].weight, 0.01)
-    assert L.r1_penalty(lambda x: critic(x).squeeze(1), torch.rand(3, 1, 28, 28)).item() == pytest.approx(784 * 1e-4, rel=1e-5)
+    assert L.r1_penalty(lambda x: critic(x).squeeze(1), torch.rand(3, 1, 28, 28)).item() == pytest.approx(
+        784 * 1e-4, rel=1e-5
+    )
 
 
 def test_mlp_generator_and_keras_initialisation():
     g, d = build(GANModelConfig(g_channels=(32,), init="keras"))
-    assert g(torch.randn(5, 100)).shape == (5, 1, 28, 28) and sum(p.numel() for p in g.parameters()) == 100 * 32 + 32 + 32 * 784 + 784
+    assert (
+        g(torch.randn(5, 100)).shape == (5, 1, 28, 28)
+        and sum(p.numel() for p in g.parameters()) == 100 * 32 + 32 + 32 * 784 + 784
+    )
     conv = d.features[0]
     bound = (6 / (1 * 9 + 64 * 9)) ** 0.5  # glorot-uniform of a 3x3 conv 1 -> 64
     top = float(conv.weight.detach().abs().max())

@@ -8,17 +8,27 @@ from functools import partial
 import pytest
 import torch
 
+from mnistgen import gan as T
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
-from mnistgen.gan.clusters import cluster_images, kmeans
 from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
+from mnistgen.gan.clusters import cluster_images, kmeans
 from mnistgen.gan.model import GANModelConfig, build
-from mnistgen import gan as T
 
-CL = GANModelConfig(z_dim=6, g_channels=(8, 4), g_norm="batch", g_act="relu", output="tanh", d_channels=(8, 8), d_kernel=4,
-                    d_dropout=0.0, categories=4, code="clusters")
+CL = GANModelConfig(
+    z_dim=6,
+    g_channels=(8, 4),
+    g_norm="batch",
+    g_act="relu",
+    output="tanh",
+    d_channels=(8, 8),
+    d_kernel=4,
+    d_dropout=0.0,
+    categories=4,
+    code="clusters",
+)
 
 
 def blobs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,6 +65,7 @@ def test_cluster_images_leaves_the_global_rng_alone():
 
 def test_cluster_images_fits_once_per_images_and_arguments(monkeypatch):
     from mnistgen.gan import clusters as C
+
     calls = []
     real_kmeans = C.kmeans
     monkeypatch.setattr(C, "kmeans", lambda *a, **k: calls.append(1) or real_kmeans(*a, **k))
@@ -101,8 +112,12 @@ def test_gradient_penalty_through_the_conditioned_critic():
 
 
 def cl_cfg(steps: int) -> T.GANRunConfig:
-    return T.GANRunConfig(data=DataConfig(val_size=0, limit=256), runtime=RuntimeConfig(device="cpu", seed=3, threads=1), model=CL,
-                          train=T.GANTrainConfig(batch_size=32, steps=steps, ema_decay=0.9, checkpoint_every=3))
+    return T.GANRunConfig(
+        data=DataConfig(val_size=0, limit=256),
+        runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
+        model=CL,
+        train=T.GANTrainConfig(batch_size=32, steps=steps, ema_decay=0.9, checkpoint_every=3),
+    )
 
 
 def test_cluster_run_trains_samples_and_resumes_exactly(tmp_path, tiny_mnist_dir):
@@ -115,18 +130,25 @@ def test_cluster_run_trains_samples_and_resumes_exactly(tmp_path, tiny_mnist_dir
         for k, v in a["models"][section].items():
             assert torch.equal(v, b["models"][section][k]), (section, k)
     freq = torch.bincount(a["extra"]["clusters"].long(), minlength=4).float() / 256
-    g, _ = T.load_generator(full["run_dir"])
+    g, _ = T.load_generator(full.run_dir)
     assert torch.allclose(g.code_freq, freq) and torch.allclose(a["extra"]["ema"]["code_freq"], freq)
     conv = next(m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)  # the format it trained in (faster sampling)
     z = g.sample_latent(5, torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.allclose(g(z), g.to(memory_format=torch.contiguous_format)(z), atol=1e-5)
-    assert "embed.weight" in a["models"]["discriminator"] and a["models"]["discriminator"]["embed.weight"].abs().sum() > 0
+    assert (
+        "embed.weight" in a["models"]["discriminator"] and a["models"]["discriminator"]["embed.weight"].abs().sum() > 0
+    )
     assert "info" not in rundir.read_json(tmp_path / "full" / "history.json")
-    figs = {p.name: p for p in T.make_figures(full["run_dir"])}
+    figs = {p.name: p for p in T.make_figures(full.run_dir)}
     assert set(figs) == {"losses.png", "samples.png", "codes.png"}
-    assert T.load_sampler(tmp_path / "full", torch.device("cpu"))(7, torch.Generator().manual_seed(0)).shape == (7, 1, 28, 28)
+    assert T.load_sampler(tmp_path / "full", torch.device("cpu"))(7, torch.Generator().manual_seed(0)).shape == (
+        7,
+        1,
+        28,
+        28,
+    )
 
 
 def test_more_clusters_than_images_is_a_one_line_error(tmp_path, tiny_mnist_dir):

@@ -8,22 +8,34 @@ import math
 import pytest
 import torch
 
+from mnistgen import gan as T
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
 from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
 from mnistgen.gan.model import GANModelConfig, build
-from mnistgen import gan as T
 
-CAT = GANModelConfig(z_dim=6, g_channels=(8, 4), g_norm="batch", g_act="relu", output="tanh", d_channels=(8, 8), d_kernel=4,
-                     d_dropout=0.0, categories=4)
+CAT = GANModelConfig(
+    z_dim=6,
+    g_channels=(8, 4),
+    g_norm="batch",
+    g_act="relu",
+    output="tanh",
+    d_channels=(8, 8),
+    d_kernel=4,
+    d_dropout=0.0,
+    categories=4,
+)
 
 
 def cat_cfg(steps: int, **model) -> T.GANRunConfig:
-    return T.GANRunConfig(data=DataConfig(val_size=0, limit=256), runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
-                          model=dataclasses.replace(CAT, **model),
-                          train=T.GANTrainConfig(batch_size=32, steps=steps, ema_decay=0.9, checkpoint_every=3))
+    return T.GANRunConfig(
+        data=DataConfig(val_size=0, limit=256),
+        runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
+        model=dataclasses.replace(CAT, **model),
+        train=T.GANTrainConfig(batch_size=32, steps=steps, ema_decay=0.9, checkpoint_every=3),
+    )
 
 
 def test_latent_is_noise_then_one_hot_code():
@@ -38,7 +50,10 @@ def test_latent_is_noise_then_one_hot_code():
     assert g.codes_of(given).tolist() == [2, 0, 3]
     assert g(lat).shape == (50, 1, 28, 28)
     plain, _ = build(dataclasses.replace(CAT, categories=0))  # no code: exactly the old N(0, I) noise
-    assert torch.equal(plain.sample_latent(5, torch.Generator().manual_seed(2)), torch.randn(5, 6, generator=torch.Generator().manual_seed(2)))
+    assert torch.equal(
+        plain.sample_latent(5, torch.Generator().manual_seed(2)),
+        torch.randn(5, 6, generator=torch.Generator().manual_seed(2)),
+    )
 
 
 def test_q_head_shares_the_discriminator_body():
@@ -57,7 +72,9 @@ def test_info_loss_values():
     assert L.info_loss(uniform, torch.tensor([0, 1, 3])).item() == pytest.approx(math.log(4))  # no information
     sure = torch.tensor([[20.0, 0, 0, 0], [0, 0, 20.0, 0]])
     assert L.info_loss(sure, torch.tensor([0, 2])).item() < 1e-6
-    assert L.info_loss(sure, torch.tensor([1, 2])).item() == pytest.approx(20.0 / 2, rel=1e-3)  # one sample wrong by ~20 nats
+    assert L.info_loss(sure, torch.tensor([1, 2])).item() == pytest.approx(
+        20.0 / 2, rel=1e-3
+    )  # one sample wrong by ~20 nats
 
 
 def test_bad_categories_are_one_line_errors():
@@ -77,13 +94,13 @@ def test_training_learns_the_code_and_resumes_exactly(tmp_path, tiny_mnist_dir):
         for k, v in a["models"][section].items():
             assert torch.equal(v, b["models"][section][k]), (section, k)
     ha, hb = (rundir.read_json(tmp_path / r / "history.json") for r in ("full", "part"))
-    assert len(ha["info"]) == full["steps"] == 6 and ha["info"] == hb["info"]
+    assert len(ha["info"]) == full.summary["steps"] == 6 and ha["info"] == hb["info"]
     assert all(0.0 <= v < 3 * math.log(4) for v in ha["info"])
-    g, _ = T.load_generator(full["run_dir"])
+    g, _ = T.load_generator(full.run_dir)
     assert g.categories == 4
     grid = T.grid_latent(g)
     assert g.codes_of(grid).tolist() == [(i // 10) % 4 for i in range(100)]  # one code per grid row
-    figs = {p.name: p for p in T.make_figures(full["run_dir"])}
+    figs = {p.name: p for p in T.make_figures(full.run_dir)}
     assert set(figs) == {"losses.png", "samples.png", "codes.png"} and figs["codes.png"].stat().st_size > 1000
 
 

@@ -12,7 +12,13 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from mnistgen.errors import MnistgenError
-from mnistgen.metrics import density_coverage, frechet_distance, gaussian_stats, kernel_inception_distance, precision_recall
+from mnistgen.metrics import (
+    density_coverage,
+    frechet_distance,
+    gaussian_stats,
+    kernel_inception_distance,
+    precision_recall,
+)
 
 
 class Given(torch.nn.Module):
@@ -87,7 +93,9 @@ def test_precision_recall_constructed_cases():
 def test_density_and_coverage_constructed_cases():
     real = torch.randn(500, 8, generator=torch.Generator().manual_seed(1))
     density, coverage = density_coverage(real, real, k=5)
-    assert density == pytest.approx(6 / 5, abs=0.005) and coverage == 1.0  # its own ball + the k balls it is a neighbour in (ties in float aside)
+    assert (
+        density == pytest.approx(6 / 5, abs=0.005) and coverage == 1.0
+    )  # its own ball + the k balls it is a neighbour in (ties in float aside)
     assert density_coverage(real, real + 100.0, k=5) == (0.0, 0.0)  # disjoint
     fresh = torch.randn(500, 8, generator=torch.Generator().manual_seed(2))  # another draw of the same distribution
     density, coverage = density_coverage(real, fresh, k=5)
@@ -96,4 +104,6 @@ def test_density_and_coverage_constructed_cases():
     precision, recall = precision_recall(real, collapsed, k=3)
     density, coverage = density_coverage(real, collapsed, k=5)
     assert precision == 1.0 and recall <= 0.01 and coverage <= 0.02 and density > 0
-    assert density_coverage(real[:50], fresh[:40], k=5, chunk=7) == pytest.approx(density_coverage(real[:50], fresh[:40], k=5))
+    assert density_coverage(real[:50], fresh[:40], k=5, chunk=7) == pytest.approx(
+        density_coverage(real[:50], fresh[:40], k=5)
+    )

@@ -69,13 +69,31 @@ def test_scores_agree_across_ranges_and_orders(ev, digits):
 def test_scoring_a_file_needs_no_dataset_and_prints_the_evaluator(ev, digits, tmp_path, tiny_mnist_dir, capsys):
     path = tmp_path / "digits.npz"
     np.savez(path, images=digits[0])
-    assert main(["evaluate", str(path), "--kid-subset-size", "100", "--no-download", "--device", "cpu"]) == 0  # no data anywhere
+    assert (
+        main(["evaluate", str(path), "--kid-subset-size", "100", "--no-download", "--device", "cpu"]) == 0
+    )  # no data anywhere
     out = capsys.readouterr().out
     assert ev.info["name"] in out and ev.info["sha256"][:16] in out and "KID is an unbiased estimate" in out
     offline = read_json(tmp_path / "digits.metrics.json")
     assert offline["evaluator"]["sha256"] == ev.info["sha256"] and list(offline["samples"]) == list(KEYS)
-    assert main(["evaluate", str(path), "--kid-subset-size", "100", "--real", "--data-dir", str(tiny_mnist_dir), "--device", "cpu",
-                 "--json", str(tmp_path / "with-data.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(path),
+                "--kid-subset-size",
+                "100",
+                "--real",
+                "--data-dir",
+                str(tiny_mnist_dir),
+                "--device",
+                "cpu",
+                "--json",
+                str(tmp_path / "with-data.json"),
+            ]
+        )
+        == 0
+    )
     with_data = read_json(tmp_path / "with-data.json")
     assert with_data["samples"] == offline["samples"] and with_data["real"]["n"] == 200
     assert main(["evaluate", str(path), "--json", str(tmp_path / "x.json")]) == 2  # 200 images < KID subsets of 1000
@@ -103,7 +121,10 @@ def _copy(folder):
 
 def test_a_damaged_or_wrong_evaluator_is_a_one_line_error(tmp_path, capsys):
     pt = _copy(tmp_path)
-    assert load_evaluator("mnist", pt).info["sha256"] == shipped()[[i["dataset"] for i in shipped()].index("mnist")]["sha256"]
+    assert (
+        load_evaluator("mnist", pt).info["sha256"]
+        == shipped()[[i["dataset"] for i in shipped()].index("mnist")]["sha256"]
+    )
     with pytest.raises(MnistgenError, match="fashion-mnist images"):
         load_evaluator("fashion-mnist", pt)
     data = bytearray(pt.read_bytes())

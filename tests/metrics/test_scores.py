@@ -83,5 +83,3 @@ def test_probability_errors(bad, match):
 def test_inception_score_needs_enough_samples():
     with pytest.raises(MnistgenError, match="at least 10 samples"):
         inception_score(one_hot(np.arange(5)), splits=10)
-
-

@@ -1,10 +1,11 @@
-"""Captions say what the data show: fed contrary data, their wording changes (and never repeats the original's story)."""
+"""Captions say what the data show: fed contrary data, their wording changes (and never repeats the original's
+story)."""
 
 from __future__ import annotations
 
 from mnistgen.datasets import describe
 from mnistgen.study import captions as C
-from mnistgen.study.content import first_sentence
+from mnistgen.study.report import first_sentence
 
 MNIST, FASHION = describe("mnist"), describe("fashion-mnist")
 
@@ -19,7 +20,9 @@ def test_kl_caption_follows_the_trend_and_credits_the_original_only_when_it_matc
 
 
 def test_loss_caption_tells_whether_early_stopping_fired():
-    fired = C.loss_caption({"val_loss": [5, 4, 3, 3.5, 3.6, 3.7, 3.8], "epoch": list(range(1, 8)), "best_epoch": 3}, 4, 20)
+    fired = C.loss_caption(
+        {"val_loss": [5, 4, 3, 3.5, 3.6, 3.7, 3.8], "epoch": list(range(1, 8)), "best_epoch": 3}, 4, 20
+    )
     assert "minimum is at epoch 3" in fired and "early stopping (patience 4) ended training at epoch 7" in fired
     assert "kept the model of epoch 3" in fired
     ran_out = C.loss_caption({"val_loss": [5, 4, 3], "epoch": [1, 2, 3], "best_epoch": 3}, 4, 3)
@@ -35,19 +38,32 @@ def test_collapse_caption_needs_one_confident_class_on_the_data():
     assert collapsed.startswith("Mode collapse") and "digit 1 in 95 %" in collapsed
     noise = C.collapse_caption(base | {"class_histogram": one, "top_confident_share": 0.2}, MNIST, "D")
     assert "not a clear digit" in noise and not noise.startswith("Mode collapse")
-    blank = C.collapse_caption(base | {"class_histogram": one, "top_confident_share": 0.95, "precision": 0.0}, MNIST, "D")
-    assert not blank.startswith("Mode collapse")  # a confident class on an image far from the data (e.g. blank) is no digit
-    few = C.collapse_caption(base | {"class_histogram": [0.4, 0.3, 0.3] + [0] * 7, "top_confident_share": 0.35}, MNIST, "D")
+    blank = C.collapse_caption(
+        base | {"class_histogram": one, "top_confident_share": 0.95, "precision": 0.0}, MNIST, "D"
+    )
+    assert not blank.startswith(
+        "Mode collapse"
+    )  # a confident class on an image far from the data (e.g. blank) is no digit
+    few = C.collapse_caption(
+        base | {"class_histogram": [0.4, 0.3, 0.3] + [0] * 7, "top_confident_share": 0.35}, MNIST, "D"
+    )
     assert few.startswith("Partial mode collapse") and "short of the original" in few
     assert "covers only 3 of 10 classes (each at least 1 % of its samples; the largest, digit 0, 40 %)" in few
-    spread = C.collapse_caption(base | {"class_histogram": [0.1] * 10, "top_confident_share": 0.1, "recall": 0.6}, FASHION, "D")
-    few_fashion = C.collapse_caption(base | {"class_histogram": [0.4, 0.3, 0.3] + [0] * 7, "top_confident_share": 0.35}, FASHION, "D")
+    spread = C.collapse_caption(
+        base | {"class_histogram": [0.1] * 10, "top_confident_share": 0.1, "recall": 0.6}, FASHION, "D"
+    )
+    few_fashion = C.collapse_caption(
+        base | {"class_histogram": [0.4, 0.3, 0.3] + [0] * 7, "top_confident_share": 0.35}, FASHION, "D"
+    )
     assert "not onto a single item of clothing" in few_fashion and "original" not in few_fashion
     assert spread.startswith("No collapse") and "10 of 10 classes" in spread and "T-shirt/top" in spread
 
 
 def test_capacity_caption_says_whether_coverage_rises_with_width():
-    rows = [{"width": w, "modes": m, "is": s, "n": 2000} for w, m, s in [(8, 3, 2.0), (16, 6, 4.0), (32, 10, 7.0), (128, 10, 8.5)]]
+    rows = [
+        {"width": w, "modes": m, "is": s, "n": 2000}
+        for w, m, s in [(8, 3, 2.0), (16, 6, 4.0), (32, 10, 7.0), (128, 10, 8.5)]
+    ]
     assert "rise with the generator's capacity" in C.capacity_caption(rows, MNIST)
     inverted = [dict(r, modes=m) for r, m in zip(rows, (10, 6, 4, 2))]
     assert "do not rise steadily" in C.capacity_caption(inverted, MNIST)
@@ -62,9 +78,11 @@ def test_latent_caption_reports_separation_from_the_numbers():
 
 
 def test_loss_comparison_caption_names_who_converged_and_who_never_did():
-    rows = [{"loss": "bce", "targets": [8.0, 9.0], "steps_to": [100, 400], "is_wobble": 0.05},
-            {"loss": "wgan", "targets": [8.0, 9.0], "steps_to": [600, None], "is_wobble": 0.2},
-            {"loss": "wgan-gp", "targets": [8.0, 9.0], "steps_to": [200, 500], "is_wobble": 0.01}]
+    rows = [
+        {"loss": "bce", "targets": [8.0, 9.0], "steps_to": [100, 400], "is_wobble": 0.05},
+        {"loss": "wgan", "targets": [8.0, 9.0], "steps_to": [600, None], "is_wobble": 0.2},
+        {"loss": "wgan-gp", "targets": [8.0, 9.0], "steps_to": [200, 500], "is_wobble": 0.01},
+    ]
     text = C.loss_comparison_caption(rows)
     assert "bce reached IS 8 first (100" in text and "wgan never did" in text and "wgan-gp is the steadiest" in text
     flipped = C.loss_comparison_caption([dict(r, steps_to=[None, None]) for r in rows])
@@ -87,10 +105,21 @@ def test_first_sentence_keeps_decimals_whole():
 
 
 def test_refinement_caption_gives_the_measured_losses_and_says_when_the_joint_decoder_was_kept():
-    done = {"epochs": 10, "images": 20000, "val_loss_before": 130.5, "val_loss_after": 122.25, "val_recon_before": 121.0,
-            "val_recon_after": 112.75, "kept": True}
+    done = {
+        "epochs": 10,
+        "images": 20000,
+        "val_loss_before": 130.5,
+        "val_loss_after": 122.25,
+        "val_recon_before": 121.0,
+        "val_recon_after": 112.75,
+        "kept": True,
+    }
     helped = C.refinement_caption({"decoder": done})
-    assert "10 passes over 20,000 training images" in helped and "130.50 → 122.25" in helped and "the samples use it" in helped
+    assert (
+        "10 passes over 20,000 training images" in helped
+        and "130.50 → 122.25" in helped
+        and "the samples use it" in helped
+    )
     worse = C.refinement_caption({"decoder": done | {"val_loss_after": 131.0, "kept": False}})
     assert "130.50 → 131.00" in worse and "jointly trained decoder was kept" in worse and "samples use it" not in worse
     assert C.refinement_caption({}) == "" and "refined" not in C.sampling_note({})

@@ -7,17 +7,28 @@ import numpy as np
 import pytest
 
 from mnistgen import gan
-from mnistgen.study import gan_studies as S
+from mnistgen.study import capacity as S
+from mnistgen.study import losses as L
 
 
 def history(probes, d_loss, loss="bce"):
     steps = list(range(1, len(d_loss) + 1))
-    return {"loss": loss, "step": steps, "train_seconds": [0.1 * s for s in steps], "d_loss": d_loss, "g_loss": [1.0] * len(steps),
-            "probe": [{"step": s, "train_seconds": 0.1 * s, "is": v, "modes": 10, "class_kl": 0.0, "n": 100} for s, v in probes]}
+    return {
+        "loss": loss,
+        "step": steps,
+        "train_seconds": [0.1 * s for s in steps],
+        "d_loss": d_loss,
+        "g_loss": [1.0] * len(steps),
+        "probe": [
+            {"step": s, "train_seconds": 0.1 * s, "is": v, "modes": 10, "class_kl": 0.0, "n": 100} for s, v in probes
+        ],
+    }
 
 
 def test_summarize_convergence_in_steps_and_images_and_stability():
-    s = S.summarize(history([(3, 5.0), (6, 8.5), (7, 9.0), (9, 7.0)], [1.0] * 6 + [0.0, 2.0, 0.0]), batch=32, n_critic=5)
+    s = L.summarize(
+        history([(3, 5.0), (6, 8.5), (7, 9.0), (9, 7.0)], [1.0] * 6 + [0.0, 2.0, 0.0]), batch=32, n_critic=5
+    )
     assert (s["steps"], s["images"], s["real_images"]) == (9, 288, 1440)
     assert (s["targets"], s["steps_to"], s["images_to"]) == ([8.0, 9.0], [6, 7], [192, 224])
     assert s["final_is"] == 7.0 and s["best_is"] == 9.0
@@ -26,11 +37,11 @@ def test_summarize_convergence_in_steps_and_images_and_stability():
     slope = ((t - t.mean()) * (y - y.mean())).sum() / ((t - t.mean()) ** 2).sum()
     assert s["is_wobble"] == pytest.approx(np.std(y - (y.mean() + slope * (t - t.mean()))))
     assert s["d_jitter"] == pytest.approx(2.0) and s["d_std"] == pytest.approx(np.std([0.0, 2.0, 0.0]))
-    climbing = S.summarize(history([(i, 1.0 + i) for i in range(1, 10)], [1.0] * 9), batch=32, n_critic=1)
+    climbing = L.summarize(history([(i, 1.0 + i) for i in range(1, 10)], [1.0] * 9), batch=32, n_critic=1)
     assert climbing["is_std"] > 0.5 and climbing["is_wobble"] == pytest.approx(0.0, abs=1e-9)  # a climb is not a wobble
-    never = S.summarize(history([(3, 2.0), (9, 7.9)], [1.0] * 9), batch=32, n_critic=1)
+    never = L.summarize(history([(3, 2.0), (9, 7.9)], [1.0] * 9), batch=32, n_critic=1)
     assert never["steps_to"] == [None, None] and never["images_to"] == [None, None]
-    fashion = S.summarize(history([(3, 6.6), (6, 7.1), (9, 6.9)], [1.0] * 9), batch=32, n_critic=1, targets=(6.5, 7.0))
+    fashion = L.summarize(history([(3, 6.6), (6, 7.1), (9, 6.9)], [1.0] * 9), batch=32, n_critic=1, targets=(6.5, 7.0))
     assert fashion["steps_to"] == [3, 6]  # a dataset's own targets (Fashion-MNIST's real images score lower)
 
 

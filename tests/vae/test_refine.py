@@ -11,20 +11,24 @@ import json
 import pytest
 import torch
 
+from mnistgen import vae as tv
 from mnistgen.checkpoint import load_checkpoint, rewrite_checkpoint
 from mnistgen.config import DataConfig
 from mnistgen.errors import MnistgenError
-from mnistgen import vae as tv
-from mnistgen.vae import refine, training
+from mnistgen.vae import finish, refine
 from mnistgen.vae.model import VAE
 
 SEED_MODEL = tv.VAEModelConfig(arch="seed", latent_dim=2, hidden=16)
 
 
 def _cfg(decoder_epochs: int) -> tv.VAERunConfig:
-    return tv.VAERunConfig(data=DataConfig(val_size=200, limit=600), model=SEED_MODEL,
-                           train=tv.VAETrainConfig(epochs=2, batch_size=100, lr=3e-3, channels_last=False,
-                                                   decoder_epochs=decoder_epochs, decoder_images=300))
+    return tv.VAERunConfig(
+        data=DataConfig(val_size=200, limit=600),
+        model=SEED_MODEL,
+        train=tv.VAETrainConfig(
+            epochs=2, batch_size=100, lr=3e-3, channels_last=False, decoder_epochs=decoder_epochs, decoder_images=300
+        ),
+    )
 
 
 def _best(run):
@@ -35,16 +39,20 @@ def test_refinement_trains_only_the_decoder_and_lowers_the_validation_loss(tmp_p
     tv.train(_cfg(0), tmp_path / "joint", data_dir=tiny_mnist_dir)
     summary = tv.train(_cfg(4), tmp_path / "refined", data_dir=tiny_mnist_dir)
     done = json.loads((tmp_path / "refined" / "history.json").read_text())["decoder"]
-    assert summary["decoder_refinement"] == done and done["epochs"] == 4 and done["images"] == 300
+    assert summary.summary["decoder_refinement"] == done and done["epochs"] == 4 and done["images"] == 300
     assert done["images_seen"] == 1200 and done["kept"] and done["val_loss_after"] < done["val_loss_before"] - 1.0
     joint, refined = _best(tmp_path / "joint"), _best(tmp_path / "refined")
-    assert done["val_loss_before"] == pytest.approx(json.loads((tmp_path / "joint" / "history.json").read_text())["best_val_loss"])
+    assert done["val_loss_before"] == pytest.approx(
+        json.loads((tmp_path / "joint" / "history.json").read_text())["best_val_loss"]
+    )
     for key, value in joint["models"]["vae"].items():  # the encoder is the joint run's; the old decoder is kept beside
         if key.startswith("encoder."):
             assert torch.equal(value, refined["models"]["vae"][key]), key
         else:
             assert torch.equal(value, refined["state"]["joint_decoder"][key.removeprefix("decoder.")]), key
-    assert not torch.equal(joint["models"]["vae"]["decoder.dense.0.weight"], refined["models"]["vae"]["decoder.dense.0.weight"])
+    assert not torch.equal(
+        joint["models"]["vae"]["decoder.dense.0.weight"], refined["models"]["vae"]["decoder.dense.0.weight"]
+    )
 
 
 def test_a_resumed_finished_run_redoes_neither_the_refinement_nor_the_prior(tmp_path, tiny_mnist_dir, monkeypatch):
@@ -55,13 +63,16 @@ def test_a_resumed_finished_run_redoes_neither_the_refinement_nor_the_prior(tmp_
     def redo(*args, **kwargs):
         raise AssertionError("a finished step was redone")
 
-    monkeypatch.setattr(training, "refine_decoder", redo)
-    monkeypatch.setattr(training, "_fit_prior", redo)
+    monkeypatch.setattr(finish, "refine_decoder", redo)
+    monkeypatch.setattr(finish, "_fit_prior", redo)
     summary = tv.train(None, resume=tmp_path / "run", data_dir=tiny_mnist_dir)  # nothing left to train
     again = _best(tmp_path / "run")["models"]["vae"]
     assert all(torch.equal(first["models"]["vae"][k], again[k]) for k in again)
     resumed = json.loads((tmp_path / "run" / "history.json").read_text())
-    assert resumed["decoder"] == history["decoder"] == summary["decoder_refinement"] and resumed["prior"] == history["prior"]
+    assert (
+        resumed["decoder"] == history["decoder"] == summary.summary["decoder_refinement"]
+        and resumed["prior"] == history["prior"]
+    )
 
 
 def test_a_refinement_run_again_starts_from_the_joint_decoder_to_the_same_weights(tmp_path, tiny_mnist_dir):
@@ -89,8 +100,9 @@ def test_a_refinement_that_does_not_help_is_reverted(monkeypatch):
 
     monkeypatch.setattr(refine, "_fit", spoil)
     cfg = tv.VAETrainConfig(batch_size=32, decoder_epochs=1, channels_last=False)
-    done = refine.refine_decoder(model, images[:48], images[48:], cfg, 0, torch.device("cpu"),
-                                 lambda: torch.Generator().manual_seed(2))
+    done = refine.refine_decoder(
+        model, images[:48], images[48:], cfg, 0, torch.device("cpu"), lambda: torch.Generator().manual_seed(2)
+    )
     assert not done["kept"] and done["val_loss_after"] > done["val_loss_before"]
     assert all(torch.equal(before[k], v) for k, v in model.decoder.state_dict().items())
 

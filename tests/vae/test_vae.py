@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 
+from mnistgen import vae as tv
 from mnistgen.checkpoint import load_checkpoint
 from mnistgen.cli import main
 from mnistgen.config import DataConfig, apply_overrides, pick_preset
 from mnistgen.errors import MnistgenError
-from mnistgen.vae.loss import kl_to_standard_normal, kl_warmup, mmd_to_standard_normal, reconstruction_bce, vae_loss
-from mnistgen.vae.prior import GaussianMixture
-from mnistgen.vae.model import VAE
 from mnistgen.sampling import sample_images, write_npz
-from mnistgen import vae as tv
 from mnistgen.vae import training as tv_train
+from mnistgen.vae.loss import kl_to_standard_normal, kl_warmup, mmd_to_standard_normal, reconstruction_bce, vae_loss
+from mnistgen.vae.model import VAE
+from mnistgen.vae.prior import GaussianMixture
 
 TINY_MODEL = tv.VAEModelConfig(arch="conv", latent_dim=4, channels=4, hidden=16)
 
@@ -57,7 +57,12 @@ def test_seed_layers_match_the_study_table(preset, d):
     for m in deconvs:
         m.register_forward_hook(lambda mod, i, o: outs.append((tuple(i[0].shape[1:]), tuple(o.shape[1:]))))
     y = model.decode(z)
-    assert outs == [((8, 4, 4), (8, 8, 8)), ((8, 8, 8), (4, 12, 12)), ((4, 12, 12), (2, 24, 24)), ((2, 24, 24), (1, 28, 28))]
+    assert outs == [
+        ((8, 4, 4), (8, 8, 8)),
+        ((8, 8, 8), (4, 12, 12)),
+        ((4, 12, 12), (2, 24, 24)),
+        ((2, 24, 24), (1, 28, 28)),
+    ]
     assert y.shape == (3, 1, 28, 28) and y.min() >= 0 and y.max() <= 1
     assert sum(p.numel() for p in dec.parameters()) < 12_000  # "a few thousand weights" (dense layers dominate)
 
@@ -67,9 +72,12 @@ def test_conv_preset_decoder_alone_and_forward():
     assert model.latent_dim == tv.PRESETS["conv"].model.latent_dim
     with torch.no_grad():
         y = model.decoder(torch.randn(5, model.latent_dim))
-    assert y.shape == (5, 1, 28, 28) and 0 <= float(y.min()) and float(y.max()) <= 1
+    assert y.shape == (5, 1, 28, 28) and float(y.min()) >= 0 and float(y.max()) <= 1
     out = model(torch.rand(5, 1, 28, 28), torch.Generator().manual_seed(0))
-    assert out.logits.shape == (5, 1, 28, 28) and out.mu.shape == out.logvar.shape == out.z.shape == (5, model.latent_dim)
+    assert out.logits.shape == (5, 1, 28, 28) and out.mu.shape == out.logvar.shape == out.z.shape == (
+        5,
+        model.latent_dim,
+    )
     assert torch.allclose(torch.sigmoid(out.logits), model.decode(out.z), atol=1e-6)
 
 
@@ -81,7 +89,9 @@ def test_kl_is_zero_at_the_prior_and_known_elsewhere():
     assert torch.equal(kl_to_standard_normal(zero, zero), torch.zeros(4))
     # mu = 1, var = 1: 0.5 per dim; mu = 0, var = e: 0.5 * (e - 1 - 1) per dim
     assert torch.allclose(kl_to_standard_normal(torch.ones(2, 10), torch.zeros(2, 10)), torch.full((2,), 5.0))
-    assert torch.allclose(kl_to_standard_normal(torch.zeros(1, 3), torch.ones(1, 3)), torch.tensor([1.5 * (math.e - 2)]))
+    assert torch.allclose(
+        kl_to_standard_normal(torch.zeros(1, 3), torch.ones(1, 3)), torch.tensor([1.5 * (math.e - 2)])
+    )
 
 
 def test_loss_terms_on_known_inputs():
@@ -89,7 +99,9 @@ def test_loss_terms_on_known_inputs():
     target[:, :, :14] = 1.0
     logits = torch.zeros(2, 1, 28, 28)  # p = 0.5 everywhere: BCE = 784 ln 2 per image
     assert torch.allclose(reconstruction_bce(logits, target), torch.full((2,), 784 * math.log(2)))
-    assert torch.allclose(reconstruction_bce(torch.full_like(target, 0.5), target, logits=False), torch.full((2,), 784 * math.log(2)))
+    assert torch.allclose(
+        reconstruction_bce(torch.full_like(target, 0.5), target, logits=False), torch.full((2,), 784 * math.log(2))
+    )
     mu, logvar = torch.ones(2, 4), torch.zeros(2, 4)  # KL = 2 per image
     loss = vae_loss(logits, target, mu, logvar, beta=3.0, kl_weight=0.5)
     assert loss.recon.item() == pytest.approx(784 * math.log(2), rel=1e-6)
@@ -159,11 +171,11 @@ def assert_same_run(a, b):
 
 
 def test_train_writes_the_run_and_resume_equals_uninterrupted(tmp_path, tiny_mnist_dir):
-    cfg = lambda epochs: tiny_cfg(epochs, schedule="constant")  # noqa: E731  (2 + 1 epochs == 3 epochs)
+    cfg = lambda epochs: tiny_cfg(epochs, schedule="constant")
     full = tv.train(cfg(3), tmp_path / "full", data_dir=tiny_mnist_dir, preset_name="test")
     tv.train(cfg(2), tmp_path / "split", data_dir=tiny_mnist_dir, preset_name="test")
     resumed = tv.train(cfg(3), resume=tmp_path / "split", data_dir=tiny_mnist_dir)
-    assert full["epochs_completed"] == resumed["epochs_completed"] == 3 and resumed["resumed"]
+    assert full.summary["epochs_completed"] == resumed.summary["epochs_completed"] == 3 and resumed.summary["resumed"]
     assert_same_run(tmp_path / "full", tmp_path / "split")
     run = tmp_path / "full"
     history = json.loads((run / "history.json").read_text())
@@ -200,7 +212,7 @@ def test_run_interrupted_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path,
 def test_sampling_writes_uint8_npz_reproducibly(tmp_path, tiny_mnist_dir):
     tv.train(tiny_cfg(1), tmp_path / "run", data_dir=tiny_mnist_dir)
     images = sample_images(tmp_path / "run", 7, seed=3, batch=4)
-    assert images.shape == (7, 1, 28, 28) and 0 <= float(images.min()) and float(images.max()) <= 1
+    assert images.shape == (7, 1, 28, 28) and float(images.min()) >= 0 and float(images.max()) <= 1
     assert torch.equal(images, sample_images(tmp_path / "run", 7, seed=3, batch=4))
     assert not torch.equal(images, sample_images(tmp_path / "run", 7, seed=4, batch=4))
     path = write_npz(tmp_path / "s.npz", images, seed=3)
@@ -215,7 +227,9 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tm
     def poisoned(*args, **kwargs):
         out = real(*args, **kwargs)
         calls["n"] += 1
-        return out._replace(total=out.total * float("nan")) if calls["n"] > 5 else out  # epoch 1: 4 steps + 1 validation batch
+        return (
+            out._replace(total=out.total * float("nan")) if calls["n"] > 5 else out
+        )  # epoch 1: 4 steps + 1 validation batch
 
     monkeypatch.setattr(tv_train, "vae_loss", poisoned)
     with pytest.raises(MnistgenError, match=r"NaN in epoch 2 .*last good checkpoint \(epoch 1\)"):
@@ -225,7 +239,7 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tm
 
 def test_time_budget_stops_between_epochs(tmp_path, tiny_mnist_dir):
     summary = tv.train(tiny_cfg(5, max_minutes=1e-6), tmp_path / "run", data_dir=tiny_mnist_dir)
-    assert summary["stopped"] == "time-budget" and summary["epochs_completed"] == 1
+    assert summary.summary["stopped"] == "time-budget" and summary.summary["epochs_completed"] == 1
 
 
 def test_invalid_latent_size_and_unknown_preset():
@@ -249,7 +263,9 @@ def test_cli_train_errors_and_resume(tmp_path, tiny_mnist_dir, capsys):
     assert main(base + ["--set", "model.latent_dim=-1", "--out", str(tmp_path / "x")]) == 2
     assert "invalid VAE latent size" in capsys.readouterr().err
     run = tmp_path / "seed2d"
-    assert main(base + ["--preset", "seed-2d", "--out", str(run), "--epochs", "1", "--set", "train.batch_size=100"]) == 0
+    assert (
+        main(base + ["--preset", "seed-2d", "--out", str(run), "--epochs", "1", "--set", "train.batch_size=100"]) == 0
+    )
     assert main(["train", "vae", "--resume", str(run), "--epochs", "2", "--data-dir", str(tiny_mnist_dir)]) == 0
     history = json.loads((run / "history.json").read_text())
     assert history["epoch"] == [1, 2]
@@ -260,7 +276,7 @@ def test_cli_train_errors_and_resume(tmp_path, tiny_mnist_dir, capsys):
 # ----------------------------------------------------------------------------- ex-post mixture prior
 
 
-def _known_mixture() -> "GaussianMixture":
+def _known_mixture() -> GaussianMixture:
     gen = torch.Generator().manual_seed(0)
     gmm = GaussianMixture(dim=3, components=4)
     a = torch.randn(4, 3, 3, generator=gen)
@@ -274,7 +290,9 @@ def test_mixture_log_prob_matches_torch_distributions_and_starts_as_the_standard
     from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
     gmm = _known_mixture()
-    ref = MixtureSameFamily(Categorical(logits=gmm.log_weights), MultivariateNormal(gmm.means, scale_tril=gmm.scale_tril))
+    ref = MixtureSameFamily(
+        Categorical(logits=gmm.log_weights), MultivariateNormal(gmm.means, scale_tril=gmm.scale_tril)
+    )
     z = 3 * torch.randn(50, 3, generator=torch.Generator().manual_seed(1))
     assert torch.allclose(gmm.log_prob(z), ref.log_prob(z), atol=1e-4)
     fresh = GaussianMixture(dim=3, components=5)  # unfitted: every component is N(0, I)
@@ -288,12 +306,22 @@ def test_mixture_em_is_scikit_learns_fit():
 
     gen = torch.Generator().manual_seed(3)
     centres = 3 * torch.randn(12, 4, generator=gen)
-    codes = centres[torch.randint(0, 12, (1500,), generator=gen)] + torch.randn(1500, 4, generator=gen) * torch.rand(1500, 1, generator=gen)
+    codes = centres[torch.randint(0, 12, (1500,), generator=gen)] + torch.randn(1500, 4, generator=gen) * torch.rand(
+        1500, 1, generator=gen
+    )
     ours = GaussianMixture(dim=4, components=20)
     fit = ours.fit(codes, seed=5, restarts=2)
     x = codes.double().numpy()
-    sk = SkGaussianMixture(20, covariance_type="full", reg_covar=1e-4 * float(x.var(0).mean()), max_iter=100, tol=1e-3, n_init=2,
-                           init_params="k-means++", random_state=5)
+    sk = SkGaussianMixture(
+        20,
+        covariance_type="full",
+        reg_covar=1e-4 * float(x.var(0).mean()),
+        max_iter=100,
+        tol=1e-3,
+        n_init=2,
+        init_params="k-means++",
+        random_state=5,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk.fit(x)
@@ -309,16 +337,22 @@ def test_mixture_em_recovers_a_known_mixture_and_is_seeded():
     codes = truth.sample(8000, torch.Generator().manual_seed(2))  # (8000, 3)
     assert codes.shape == (8000, 3)
     fitted = GaussianMixture(dim=3, components=4)
-    fit = fitted.fit(codes, iterations=200, tol=1e-4, seed=0, restarts=3)  # EM finds local optima: keep the best of 3 starts
+    fit = fitted.fit(
+        codes, iterations=200, tol=1e-4, seed=0, restarts=3
+    )  # EM finds local optima: keep the best of 3 starts
     assert fit["converged"] and 1 <= fit["iterations"] < 200
     assert fit["log_likelihood"] == pytest.approx(float(truth.log_prob(codes).mean()), abs=0.02)
-    assert float(fitted.log_prob(codes).mean()) == pytest.approx(fit["log_likelihood"], abs=1e-4)  # buffers = sklearn's fit
+    assert float(fitted.log_prob(codes).mean()) == pytest.approx(
+        fit["log_likelihood"], abs=1e-4
+    )  # buffers = sklearn's fit
     order = torch.cdist(truth.means, fitted.means).argmin(1)  # match components by their means
     assert sorted(order.tolist()) == [0, 1, 2, 3]
     assert torch.allclose(fitted.log_weights.exp()[order], truth.log_weights.exp(), atol=0.02)
     assert torch.allclose(fitted.means[order], truth.means, atol=0.15)
     again = GaussianMixture(dim=3, components=4)
-    assert again.fit(codes, iterations=200, tol=1e-4, seed=0, restarts=3) == fit and torch.equal(again.means, fitted.means)
+    assert again.fit(codes, iterations=200, tol=1e-4, seed=0, restarts=3) == fit and torch.equal(
+        again.means, fitted.means
+    )
     with pytest.raises(MnistgenError, match="at least 4 codes"):
         GaussianMixture(3, 4).fit(codes[:3])
     with pytest.raises(MnistgenError, match="non-finite"):
@@ -326,10 +360,17 @@ def test_mixture_em_recovers_a_known_mixture_and_is_seeded():
 
 
 def test_run_with_a_mixture_prior_fits_it_on_the_best_weights_and_samples_from_it(tmp_path, tiny_mnist_dir):
-    cfg = dataclasses.replace(tiny_cfg(2, prior_max_codes=300), model=dataclasses.replace(TINY_MODEL, prior_components=5))
+    cfg = dataclasses.replace(
+        tiny_cfg(2, prior_max_codes=300), model=dataclasses.replace(TINY_MODEL, prior_components=5)
+    )
     tv.train(cfg, tmp_path / "run", data_dir=tiny_mnist_dir)
     prior = json.loads((tmp_path / "run" / "history.json").read_text())["prior"]
-    assert prior["components"] == 5 and prior["codes"] == 300 and prior["iterations"] >= 1 and prior["log_likelihood"] > -100
+    assert (
+        prior["components"] == 5
+        and prior["codes"] == 300
+        and prior["iterations"] >= 1
+        and prior["log_likelihood"] > -100
+    )
     best = load_checkpoint(tmp_path / "run" / "checkpoint_best.pt", "vae")
     assert best["state"]["prior"]["log_likelihood"] == prior["log_likelihood"]
     model, _ = tv.load_model(tmp_path / "run")
@@ -352,6 +393,10 @@ def test_free_bits_optimise_only_above_the_floor():
     x = torch.rand(2, 1, 28, 28)
     plain = vae_loss(torch.zeros_like(x), x, mu, logvar)
     floored = vae_loss(torch.zeros_like(x), x, mu, logvar, free_bits=0.5)
-    assert floored.kl.item() == pytest.approx(plain.kl.item()) and floored.total.item() == pytest.approx(plain.recon.item() + 0.5 + 2.0)
+    assert floored.kl.item() == pytest.approx(plain.kl.item()) and floored.total.item() == pytest.approx(
+        plain.recon.item() + 0.5 + 2.0
+    )
     floored.total.backward()
-    assert float(mu.grad[:, 0].abs().max()) == 0.0 and float(mu.grad[:, 1].abs().min()) > 0  # only dim 1 is pulled to the prior
+    assert (
+        float(mu.grad[:, 0].abs().max()) == 0.0 and float(mu.grad[:, 1].abs().min()) > 0
+    )  # only dim 1 is pulled to the prior

@@ -1,4 +1,5 @@
-"""Warm starts: a 2-D VAE from a 10-D run copies what fits and, on request, starts on the 10-D model's principal plane."""
+"""Warm starts: a 2-D VAE from a 10-D run copies what fits and, on request, starts on the 10-D model's principal
+plane."""
 
 import pytest
 import torch

@@ -6,18 +6,15 @@ FID, KID and precision/recall (see :mod:`mnistgen.metrics`). It generates no ima
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import torch
 
 from mnistgen.classifier.config import KIND, PRESETS, ClassifierRunConfig, ClassifierTrainConfig
 from mnistgen.classifier.figures import make_figures
 from mnistgen.classifier.model import Classifier, ClassifierModelConfig
+from mnistgen.classifier.run import open_trained
 from mnistgen.classifier.training import accuracy, load_classifier, load_config, train
 from mnistgen.config import pick_preset
-from mnistgen.errors import MnistgenError
-from mnistgen.family import Option, Sampler
+from mnistgen.family import Option
 
 
 class ClassifierFamily:
@@ -38,12 +35,22 @@ class ClassifierFamily:
     def configure(preset: str, **options: Any) -> ClassifierRunConfig:
         return pick_preset(PRESETS, preset, "classifier")
 
-    @staticmethod
-    def load_sampler(run_dir: Path, device: torch.device) -> Sampler:
-        raise MnistgenError(f"{run_dir} holds a classifier run, which does not generate images")
+    open = staticmethod(open_trained)
 
 
 FAMILY = ClassifierFamily()
 
-__all__ = ["FAMILY", "KIND", "PRESETS", "Classifier", "ClassifierModelConfig", "ClassifierRunConfig", "ClassifierTrainConfig",
-           "accuracy", "load_classifier", "load_config", "make_figures", "train"]
+__all__ = [
+    "FAMILY",
+    "KIND",
+    "PRESETS",
+    "Classifier",
+    "ClassifierModelConfig",
+    "ClassifierRunConfig",
+    "ClassifierTrainConfig",
+    "accuracy",
+    "load_classifier",
+    "load_config",
+    "make_figures",
+    "train",
+]

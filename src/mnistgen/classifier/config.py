@@ -10,7 +10,10 @@ from mnistgen.errors import MnistgenError
 from mnistgen.runtime import check_precision
 
 KIND = "classifier"
-BUDGET_KEYS: tuple[str, ...] = ()  # none: the one-cycle schedule is planned for the whole run, a resume only finishes it
+BUDGET_KEYS: tuple[
+    str, ...
+] = ()  # none: the one-cycle schedule is planned for the whole run, a resume only finishes it
+
 
 @dataclass(frozen=True)
 class ClassifierTrainConfig:
@@ -27,7 +30,8 @@ class ClassifierTrainConfig:
     # speed on a 2-core CPU (ms per step at batch 128: 85 plain, 52 channels-last, 30 channels-last + bf16;
     # the default recipe: 179 s -> 97 s)
     channels_last: bool = True  # faster convolutions on CPU
-    precision: str = "fp32"  # fp32 (the recipe: the same weights on every CPU) | bf16 | auto (bf16 where the hardware has it)
+    # fp32 (the recipe: the same weights on every CPU) | bf16 | auto (bf16 where the hardware has it)
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.max_steps < 0:

@@ -20,7 +20,9 @@ def plot_accuracy(history: dict, path: Path) -> Path:
     ax2.plot(epochs, [100 * e["train_acc"] for e in history["epochs"]], "o-", label="train (augmented)")
     ax2.plot(epochs, [100 * e["val_acc"] for e in history["epochs"]], "s--", label="validation")
     if history.get("test_accuracy") is not None:
-        ax2.axhline(100 * history["test_accuracy"], color="gray", ls=":", label=f"test {100 * history['test_accuracy']:.2f} %")
+        ax2.axhline(
+            100 * history["test_accuracy"], color="gray", ls=":", label=f"test {100 * history['test_accuracy']:.2f} %"
+        )
     ax2.set(title="accuracy per epoch", xlabel="epoch", ylabel="accuracy [%]")
     for ax in (ax1, ax2):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -19,7 +19,9 @@ from mnistgen.checkpoint import load_checkpoint, load_module_state, save_checkpo
 from mnistgen.classifier.config import BUDGET_KEYS, KIND, ClassifierRunConfig, ClassifierTrainConfig
 from mnistgen.classifier.figures import make_figures
 from mnistgen.classifier.model import Classifier
+from mnistgen.classifier.run import trained_run
 from mnistgen.config import from_dict, to_dict
+from mnistgen.family import TrainedRun
 from mnistgen.images import load_splits
 from mnistgen.runs import load_run_config, open_run
 from mnistgen.runtime import environment, memory_format, progress, set_rng_state, setup, use_bf16
@@ -36,7 +38,9 @@ def augment(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Generator) -
     scale = 1.0 + u[:, 1] * cfg.max_scale
     shift = u[:, 2:] * (2.0 * cfg.max_shift / 28.0)  # pixels -> normalised grid units
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)  # (B, 2, 3)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )  # (B, 2, 3)
     if cfg.hflip:  # negating the input x coordinate mirrors the image
         theta[:, 0, :2] *= torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0).unsqueeze(1)
     grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)  # (B, 28, 28, 2)
@@ -56,8 +60,19 @@ def accuracy(model: Classifier, x: torch.Tensor, y: torch.Tensor, device: torch.
     return correct / len(x)
 
 
-def _epoch(model: Classifier, opt, sched, splits, tc: ClassifierTrainConfig, gen: torch.Generator, device: torch.device,
-           bf16: bool, step: int, total: int, bar) -> tuple[int, dict[str, float]]:
+def _epoch(
+    model: Classifier,
+    opt,
+    sched,
+    splits,
+    tc: ClassifierTrainConfig,
+    gen: torch.Generator,
+    device: torch.device,
+    bf16: bool,
+    step: int,
+    total: int,
+    bar,
+) -> tuple[int, dict[str, float]]:
     """One pass over the shuffled training images (stops at ``total`` steps); returns (step, train metrics)."""
     fmt = memory_format(tc)
     model.train()
@@ -85,14 +100,23 @@ def _epoch(model: Classifier, opt, sched, splits, tc: ClassifierTrainConfig, gen
     return step, {"train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1)}
 
 
-def train(cfg: ClassifierRunConfig | None, out: str | Path | None = None, *, resume: str | Path | None = None,
-          overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
-          preset_name: str = "custom") -> dict[str, Any]:
+def train(
+    cfg: ClassifierRunConfig | None,
+    out: str | Path | None = None,
+    *,
+    resume: str | Path | None = None,
+    overwrite: bool = False,
+    data_dir: str | Path | None = None,
+    download_missing: bool = True,
+    preset_name: str = "custom",
+) -> TrainedRun:
     """Train a classifier into run directory ``out`` (or continue ``resume`` after its last finished epoch).
 
     A checkpoint is written after every epoch; test accuracy lands in history.json and metadata.json.
     """
-    run_dir, cfg, preset_name, ck = open_run(KIND, ClassifierRunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS)
+    run_dir, cfg, preset_name, ck = open_run(
+        KIND, ClassifierRunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS
+    )
     device = setup(cfg.runtime)
     started = time.time()
     splits = load_splits(cfg.data, data_dir, download_missing)
@@ -111,16 +135,24 @@ def train(cfg: ClassifierRunConfig | None, out: str | Path | None = None, *, res
         if step >= total:
             break
         step, metrics = _epoch(model, opt, sched, splits, tc, gen, device, bf16, step, total, bar)
-        history["epochs"].append({"epoch": epoch, "step": step} | metrics
-                                 | {"val_acc": accuracy(model, splits.val, splits.val_labels, device)})
+        history["epochs"].append(
+            {"epoch": epoch, "step": step}
+            | metrics
+            | {"val_acc": accuracy(model, splits.val, splits.val_labels, device)}
+        )
         _save(run_dir, model, opt, sched, gen, step, history, cfg, splits.info)
     bar.close()
     history["test_accuracy"] = accuracy(model, splits.test, splits.test_labels, device)
     _save(run_dir, model, opt, sched, gen, step, history, cfg, splits.info)
     meta = _write_records(run_dir, history, preset_name, splits.info, device, time.time() - started, step)
     figures = make_figures(run_dir)
-    return meta | {"run_dir": str(run_dir), "epochs": len(history["epochs"]), "images_seen": step * tc.batch_size,
-                   "figures": [str(p) for p in figures]}
+    summary = meta | {
+        "run_dir": str(run_dir),
+        "epochs": len(history["epochs"]),
+        "images_seen": step * tc.batch_size,
+        "figures": [str(p) for p in figures],
+    }
+    return trained_run(run_dir, cfg, preset_name, summary)
 
 
 def _restore(ck: dict | None, model: Classifier, opt, sched, gen: torch.Generator) -> tuple[int, dict[str, Any]]:
@@ -135,22 +167,41 @@ def _restore(ck: dict | None, model: Classifier, opt, sched, gen: torch.Generato
     return int(ck["state"]["step"]), ck["state"]["history"]
 
 
-def _write_records(run_dir: Path, history: dict, preset_name: str, data: dict, device: torch.device, wall: float,
-                   step: int) -> dict[str, Any]:
+def _write_records(
+    run_dir: Path, history: dict, preset_name: str, data: dict, device: torch.device, wall: float, step: int
+) -> dict[str, Any]:
     """history.json and metadata.json of a finished run; returns the metadata."""
     rundir.write_json(run_dir / rundir.HISTORY, history)
-    meta = {"kind": KIND, "preset": preset_name, "data": data, "environment": environment(device),
-            "wall_seconds": wall, "steps": step, "test_accuracy": history["test_accuracy"],
-            "val_accuracy": history["epochs"][-1]["val_acc"] if history["epochs"] else None}
+    meta = {
+        "kind": KIND,
+        "preset": preset_name,
+        "data": data,
+        "environment": environment(device),
+        "wall_seconds": wall,
+        "steps": step,
+        "test_accuracy": history["test_accuracy"],
+        "val_accuracy": history["epochs"][-1]["val_acc"] if history["epochs"] else None,
+    }
     rundir.write_json(run_dir / rundir.METADATA, meta)
     return meta
 
 
 def _save(run_dir: Path, model, opt, sched, gen: torch.Generator, step: int, history: dict, cfg, data: dict) -> None:
-    save_checkpoint(run_dir / rundir.LAST, kind=KIND, models={"classifier": model}, optimizers={"classifier": opt},
-                    state={"epoch": len(history["epochs"]), "step": step, "history": history,
-                           "test_accuracy": history.get("test_accuracy")},
-                    config=to_dict(cfg), data=data, extra={"scheduler": sched.state_dict(), "generator": gen.get_state()})
+    save_checkpoint(
+        run_dir / rundir.LAST,
+        kind=KIND,
+        models={"classifier": model},
+        optimizers={"classifier": opt},
+        state={
+            "epoch": len(history["epochs"]),
+            "step": step,
+            "history": history,
+            "test_accuracy": history.get("test_accuracy"),
+        },
+        config=to_dict(cfg),
+        data=data,
+        extra={"scheduler": sched.state_dict(), "generator": gen.get_state()},
+    )
 
 
 def load_classifier(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[Classifier, dict]:
@@ -167,4 +218,3 @@ def load_classifier(run_dir: str | Path, device: torch.device | str = "cpu") -> 
 def load_config(run_dir: str | Path) -> tuple[ClassifierRunConfig, str]:
     """The resolved config and preset name saved in a classifier run directory."""
     return load_run_config(run_dir, KIND, ClassifierRunConfig)
-

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 import mnistgen
 from mnistgen.cli import data_cmd, eval_cmd, run_cmd, sample_cmd, study_cmd, train_cmd
@@ -28,7 +28,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mnistgen", description="Train, sample, score and compare generative models of MNIST-family images.")
+    parser = _Parser(
+        prog="mnistgen", description="Train, sample, score and compare generative models of MNIST-family images."
+    )
     parser.add_argument("--version", action="version", version=f"mnistgen {mnistgen.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     train = commands.add_parser("train", help="train a model (one sub-command per model family)")
@@ -61,7 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MNISTGEN_DEBUG"):
             traceback.print_exc()
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"error: internal error: {type(exc).__name__}: {first} (set MNISTGEN_DEBUG=1 for a traceback)", file=sys.stderr)
+        print(
+            f"error: internal error: {type(exc).__name__}: {first} (set MNISTGEN_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -40,6 +40,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {ds.source} {ds.location}")
         print(f"  train {len(ds.train_images):,} images, test {len(ds.test_images):,} images")
         for filename, md5 in ds.checksums.items():
-            official = "matches the mirrors' MD5" if data.MD5[name][filename] == md5 else "re-compressed copy (content checked on parse)"
+            official = (
+                "matches the mirrors' MD5"
+                if data.MD5[name][filename] == md5
+                else "re-compressed copy (content checked on parse)"
+            )
             print(f"  {filename}  md5 {md5}  {official}")
     return status

@@ -18,22 +18,54 @@ from mnistgen.sampling import sample_images
 
 
 def register(commands, train_targets) -> None:
-    e = commands.add_parser("evaluate", help="score a run's samples or an image file: IS, FID, KID, precision/recall, "
-                                             "density/coverage, modes")
-    e.add_argument("target", metavar="TARGET", help="a VAE/GAN run directory (samples are drawn) or a .npz (key 'images') / .npy file")
-    e.add_argument("--n", type=int, default=None,
-                   help="number of images to score (default: 10000 drawn from a run; all images of a file)")
-    e.add_argument("--real", action="store_true", help="also score held-out real training images (the reference row; needs the dataset)")
-    e.add_argument("--json", metavar="FILE", default=None,
-                   help="where to write the scores (default: RUN_DIR/metrics.json or FILE.metrics.json)")
+    e = commands.add_parser(
+        "evaluate",
+        help="score a run's samples or an image file: IS, FID, KID, precision/recall, density/coverage, modes",
+    )
+    e.add_argument(
+        "target",
+        metavar="TARGET",
+        help="a VAE/GAN run directory (samples are drawn) or a .npz (key 'images') / .npy file",
+    )
+    e.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="number of images to score (default: 10000 drawn from a run; all images of a file)",
+    )
+    e.add_argument(
+        "--real",
+        action="store_true",
+        help="also score held-out real training images (the reference row; needs the dataset)",
+    )
+    e.add_argument(
+        "--json",
+        metavar="FILE",
+        default=None,
+        help="where to write the scores (default: RUN_DIR/metrics.json or FILE.metrics.json)",
+    )
     e.add_argument("--kid-subset-size", type=int, default=1000, help="KID subset size (default 1000; needs n >= it)")
-    e.add_argument("--dataset", choices=DATASETS, default=None, help="whose evaluator scores the images (default: the run's, else mnist)")
-    e.add_argument("--evaluator", metavar="PATH", default=None,
-                   help="score with another evaluator: an exported NAME.pt or a classifier run directory (default: the shipped one)")
-    e.add_argument("--data-dir", default=None, metavar="DIR", help="directory holding mnist/ and/or fashion-mnist/ (for --real)")
+    e.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="whose evaluator scores the images (default: the run's, else mnist)",
+    )
+    e.add_argument(
+        "--evaluator",
+        metavar="PATH",
+        default=None,
+        help="score with another evaluator: an exported NAME.pt or a classifier run directory "
+        "(default: the shipped one)",
+    )
+    e.add_argument(
+        "--data-dir", default=None, metavar="DIR", help="directory holding mnist/ and/or fashion-mnist/ (for --real)"
+    )
     e.add_argument("--no-download", action="store_true", help="never touch the network for data")
     e.add_argument("--device", choices=DEVICES, default="auto", help="auto (default), cpu, cuda or mps")
-    e.add_argument("--seed", type=int, default=0, help="seed of the samples, the IS order and the KID subsets (default 0)")
+    e.add_argument(
+        "--seed", type=int, default=0, help="seed of the samples, the IS order and the KID subsets (default 0)"
+    )
     e.set_defaults(func=run_evaluate)
 
     v = commands.add_parser("evaluator", help="show the shipped evaluators, or export a classifier run as an evaluator")
@@ -53,7 +85,9 @@ def load_image_file(path: Path) -> np.ndarray:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
                 if "images" not in archive.files:
-                    raise MnistgenError(f"{path} has no 'images' array (it holds: {', '.join(archive.files) or 'nothing'})")
+                    raise MnistgenError(
+                        f"{path} has no 'images' array (it holds: {', '.join(archive.files) or 'nothing'})"
+                    )
                 return archive["images"]
         if path.suffix == ".npy":
             return np.load(path, allow_pickle=False)
@@ -63,14 +97,19 @@ def load_image_file(path: Path) -> np.ndarray:
 
 
 def format_table(rows: list[tuple[str, dict]]) -> str:
-    head = (f"{'':<18}{'n':>7}{'IS':>14}{'FID':>9}{'KID x1e3':>16}{'prec':>7}{'recall':>7}{'dens':>7}{'cover':>7}{'modes':>6}"
-            f"{'cls-KL':>8}{'max-p':>7}")
+    head = (
+        f"{'':<18}{'n':>7}{'IS':>14}{'FID':>9}{'KID x1e3':>16}{'prec':>7}{'recall':>7}{'dens':>7}{'cover':>7}"
+        f"{'modes':>6}"
+        f"{'cls-KL':>8}{'max-p':>7}"
+    )
     lines = [head]
     for name, r in rows:
         is_ = f"{r['is_mean']:.2f}±{r['is_std']:.2f}"
         kid = f"{r['kid_mean'] * 1e3:.2f}±{r['kid_std'] * 1e3:.2f}"
-        lines.append(f"{name:<18}{r['n']:>7}{is_:>14}{r['fid']:>9.3f}{kid:>16}{r['precision']:>7.3f}{r['recall']:>7.3f}"
-                     f"{r['density']:>7.3f}{r['coverage']:>7.3f}{r['modes']:>6}{r['class_kl']:>8.4f}{r['max_prob']:>7.3f}")
+        lines.append(
+            f"{name:<18}{r['n']:>7}{is_:>14}{r['fid']:>9.3f}{kid:>16}{r['precision']:>7.3f}{r['recall']:>7.3f}"
+            f"{r['density']:>7.3f}{r['coverage']:>7.3f}{r['modes']:>6}{r['class_kl']:>8.4f}{r['max_prob']:>7.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -79,7 +118,12 @@ def _images(args: argparse.Namespace, target: Path, device) -> tuple[np.ndarray,
     if target.is_dir():
         config = read_json(require_run_dir(target) / "config.json").get("config", {})
         dataset = args.dataset or config.get("data", {}).get("dataset", "mnist")
-        return sample_images(target, args.n or 10000, seed=args.seed, device=device), dataset, target / "metrics.json", None
+        return (
+            sample_images(target, args.n or 10000, seed=args.seed, device=device),
+            dataset,
+            target / "metrics.json",
+            None,
+        )
     return load_image_file(target), args.dataset or "mnist", target.with_suffix(".metrics.json"), args.n
 
 
@@ -92,11 +136,23 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ev = load_evaluator(dataset, args.evaluator, device, data_dir=args.data_dir, download_missing=not args.no_download)
     result = evaluate_images(images, ev, n=n_score, seed=args.seed, kid_subset_size=args.kid_subset_size)
     rows = [(target.name or str(target), result)]
-    payload = {"target": str(target), "dataset": dataset, "seed": args.seed, "kid_subset_size": args.kid_subset_size,
-               "evaluator": ev.identity(), "samples": result}
+    payload = {
+        "target": str(target),
+        "dataset": dataset,
+        "seed": args.seed,
+        "kid_subset_size": args.kid_subset_size,
+        "evaluator": ev.identity(),
+        "samples": result,
+    }
     if args.real:
-        payload["real"] = evaluate_real(ev, n=result["n"], seed=args.seed, kid_subset_size=args.kid_subset_size,
-                                        data_dir=args.data_dir, download_missing=not args.no_download)
+        payload["real"] = evaluate_real(
+            ev,
+            n=result["n"],
+            seed=args.seed,
+            kid_subset_size=args.kid_subset_size,
+            data_dir=args.data_dir,
+            download_missing=not args.no_download,
+        )
         rows.append(("real (held-out)", payload["real"]))
     payload["seconds"] = time.time() - started
     out = Path(args.json) if args.json else default_json
@@ -111,8 +167,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_evaluator(args: argparse.Namespace) -> int:
     if args.action == "show":
         for info in shipped():
-            print(f"{info['dataset']:<14} {info['name']}  sha256 {info['sha256']}  test accuracy {info['test_accuracy']:.2%}  "
-                  f"reference: {info['reference']['n']:,} test images (sha256 {info['reference_sha256'][:16]})")
+            print(
+                f"{info['dataset']:<14} {info['name']}  sha256 {info['sha256']}  "
+                f"test accuracy {info['test_accuracy']:.2%}  "
+                f"reference: {info['reference']['n']:,} test images (sha256 {info['reference_sha256'][:16]})"
+            )
         return 0
     if not args.run_dir or not args.out:
         raise MnistgenError("evaluator export needs a classifier RUN_DIR and --out DIR")

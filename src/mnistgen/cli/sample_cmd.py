@@ -17,7 +17,9 @@ def register(commands, train_targets) -> None:
     p = commands.add_parser("sample", help="draw N images from a trained VAE or GAN run into an .npz (and a grid PNG)")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("-n", type=int, default=100, help="number of images (default 100)")
-    p.add_argument("--out", required=True, metavar="FILE.npz", help="writes `images`: uint8 (N, 28, 28), 0 background, 255 stroke")
+    p.add_argument(
+        "--out", required=True, metavar="FILE.npz", help="writes `images`: uint8 (N, 28, 28), 0 background, 255 stroke"
+    )
     p.add_argument("--grid", metavar="FILE.png", help="also save the first 100 images as a 10x10 grid")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0): the same seed gives the same images")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))

@@ -25,7 +25,8 @@ from mnistgen.gan.config import (
 from mnistgen.gan.figures import make_figures, plot_losses, plot_quality
 from mnistgen.gan.loss import LOSSES
 from mnistgen.gan.model import Discriminator, GANModelConfig, Generator, build, count_params
-from mnistgen.gan.sampler import generate, grid_latent, load_config, load_generator, load_sampler
+from mnistgen.gan.run import gan_work, open_trained, trained_run
+from mnistgen.gan.sampler import generate, grid_latent, load_config, load_generator, load_sampler, sampler_of
 from mnistgen.gan.training import default_probe, train
 
 
@@ -38,18 +39,49 @@ class GANFamily:
     presets = PRESETS
     default_preset = "fast"
     options = (Option("--loss", "loss", "bce (default), wgan (weight clipping) or wgan-gp", choices=LOSSES),)
-    budgets = (Option("--steps", BUDGET_KEYS[0], "total generator steps (default: the preset's)", int),
-               Option("--minutes", BUDGET_KEYS[1], "optional wall-clock cap of this call in minutes (0 = none)", float))
+    budgets = (
+        Option("--steps", BUDGET_KEYS[0], "total generator steps (default: the preset's)", int),
+        Option("--minutes", BUDGET_KEYS[1], "optional wall-clock cap of this call in minutes (0 = none)", float),
+    )
     configure = staticmethod(configure)
     train = staticmethod(train)
     load_config = staticmethod(load_config)
-    load_sampler = staticmethod(load_sampler)
+    open = staticmethod(open_trained)
     make_figures = staticmethod(make_figures)
 
 
 FAMILY = GANFamily()
 
-__all__ = ["FAMILY", "FAST_MODEL", "KIND", "LOSSES", "LOSS_TUNING", "PRESETS", "Discriminator", "GANModelConfig", "GANRunConfig",
-           "GANTrainConfig", "Generator", "build", "configure", "count_params", "default_probe", "generate", "grid_latent", "hyper",
-           "load_config", "load_generator", "load_sampler", "lr_scale", "make_figures", "next_probe_time", "plot_losses",
-           "plot_quality", "train"]
+__all__ = [
+    "FAMILY",
+    "FAST_MODEL",
+    "KIND",
+    "LOSSES",
+    "LOSS_TUNING",
+    "PRESETS",
+    "Discriminator",
+    "GANModelConfig",
+    "GANRunConfig",
+    "GANTrainConfig",
+    "Generator",
+    "build",
+    "configure",
+    "count_params",
+    "default_probe",
+    "gan_work",
+    "generate",
+    "grid_latent",
+    "hyper",
+    "load_config",
+    "load_generator",
+    "load_sampler",
+    "lr_scale",
+    "make_figures",
+    "next_probe_time",
+    "open_trained",
+    "plot_losses",
+    "plot_quality",
+    "sampler_of",
+    "train",
+    "trained_run",
+]

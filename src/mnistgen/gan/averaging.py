@@ -34,8 +34,8 @@ def _bn_layers(g: nn.Module) -> list[_BN]:
 
 @torch.no_grad()
 def update_ema(ema: Generator, g: Generator, t: GANTrainConfig, step: int) -> None:
-    """One EMA step of ``ema`` towards ``g``'s weights (``step``: generator steps taken before this one); buffers copied,
-    except the BatchNorm statistics when ``t.ema_bn`` recomputes them."""
+    """One EMA step of ``ema`` towards ``g``'s weights (``step``: generator steps taken before this one); buffers
+    copied, except the BatchNorm statistics when ``t.ema_bn`` recomputes them."""
     decay = min(t.ema_decay, (10 + step - t.ema_ramp) / (10 + step))
     for pe, pg in zip(ema.parameters(), g.parameters()):
         pe.lerp_(pg, 1.0 - decay)

@@ -38,9 +38,13 @@ def pca_features(images: torch.Tensor, dims: int = 50, seed: int = 0) -> np.ndar
     return PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit_transform(x).astype(np.float32)
 
 
-def kmeans(features: torch.Tensor | np.ndarray, k: int, seed: int = 0, iters: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+def kmeans(
+    features: torch.Tensor | np.ndarray, k: int, seed: int = 0, iters: int = 100
+) -> tuple[torch.Tensor, torch.Tensor]:
     """k-means++ then Lloyd iterations: (assignments (N,) int64, centres (k, F)). Deterministic for a seed."""
-    f = np.asarray(features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else features, dtype=np.float32)
+    f = np.asarray(
+        features.detach().cpu().numpy() if isinstance(features, torch.Tensor) else features, dtype=np.float32
+    )
     _check_k(k, f.shape[0])
     fit = KMeans(n_clusters=k, n_init=1, max_iter=iters, random_state=seed).fit(f)
     return torch.from_numpy(fit.labels_.astype(np.int64)), torch.from_numpy(fit.cluster_centers_.astype(np.float32))

@@ -38,11 +38,14 @@ class GANTrainConfig:
     adam_eps: float = 1e-8  # Adam's epsilon (Keras uses 1e-7)
     real_target: float = 1.0  # bce only: < 1 smooths the real labels (one-sided label smoothing)
     r1_weight: float = 0.0  # > 0: add r1_weight / 2 * E||grad D(x_real)||^2 to the discriminator's loss
-    logit_clip: float = 0.0  # > 0: clamp the discriminator's logits to +-this in the bce loss (Keras's 1e-7 clipping: 16.12)
+    logit_clip: float = 0.0  # > 0: clamp D's logits to +-this in the bce loss (Keras's 1e-7 clipping: 16.12)
     info_weight: float = 1.0  # weight of the InfoGAN code loss (model.code info, categories > 0) in both D and G losses
-    ema_decay: float = 0.0  # EMA of generator weights (0 = off); samples come from the EMA copy (gan/averaging.py) ...
-    ema_ramp: float = 9.0  # ... its decay min(ema_decay, (10 + step - ema_ramp) / (10 + step)): about the last 1/ema_ramp of the steps
-    ema_bn: bool = False  # recompute the EMA's BatchNorm statistics for its own weights before it draws (else: the live G's)
+    # EMA of generator weights (0 = off); samples come from the EMA copy (gan/averaging.py); its decay
+    # min(ema_decay, (10 + step - ema_ramp) / (10 + step)) averages about the last 1/ema_ramp of the steps
+    ema_decay: float = 0.0
+    ema_ramp: float = 9.0
+    ema_bn: bool = False  # recompute the EMA's BatchNorm statistics for its own weights before it draws (else: G's) ...
+    ema_bn_latents: int = 1024  # ... from this many seeded latents
     lr_final: float = 1.0  # learning rates fall linearly to this fraction of their start over the budget (1 = constant)
     precision: str = "fp32"  # fp32 | bf16 (autocast of the forward passes) | auto (bf16 where the hardware has it)
     channels_last: bool = True  # channels-last memory format: ~20 % faster convolutions on CPU
@@ -60,18 +63,24 @@ class GANTrainConfig:
         if self.batch_size < 1 or self.steps < 0 or self.max_minutes < 0 or self.probe_n < 10:
             raise MnistgenError("train.batch_size must be >= 1, train.steps/max_minutes >= 0, train.probe_n >= 10")
         if self.probe_seconds < 0 or self.probe_dense_seconds < 0 or self.probe_dense_until < 0:
-            raise MnistgenError("train.probe_seconds, train.probe_dense_seconds and train.probe_dense_until must be >= 0")
+            raise MnistgenError(
+                "train.probe_seconds, train.probe_dense_seconds and train.probe_dense_until must be >= 0"
+            )
         if self.checkpoint_every < 1:
             raise MnistgenError("train.checkpoint_every must be >= 1")
         check_precision(self.precision)
         if self.info_weight < 0:
             raise MnistgenError("train.info_weight must be >= 0")
+        if self.ema_bn_latents < 1:
+            raise MnistgenError("train.ema_bn_latents must be >= 1")
         if not 0.0 < self.ema_ramp <= 10.0:
             raise MnistgenError("train.ema_ramp must lie in (0, 10]")
         if not 0.0 <= self.lr_final <= 1.0:
             raise MnistgenError("train.lr_final must lie in [0, 1]")
         if self.adam_eps <= 0 or self.logit_clip < 0 or self.r1_weight < 0 or not 0.5 <= self.real_target <= 1.0:
-            raise MnistgenError("train.adam_eps must be > 0, train.logit_clip and train.r1_weight >= 0, train.real_target in [0.5, 1]")
+            raise MnistgenError(
+                "train.adam_eps must be > 0, train.logit_clip and train.r1_weight >= 0, train.real_target in [0.5, 1]"
+            )
 
 
 @dataclass(frozen=True)
@@ -83,25 +92,63 @@ class GANRunConfig:
 
 
 FAST_MODEL = GANModelConfig(
-    z_dim=32, g_channels=(128, 64, 32), g_head_kernel=3, g_norm="batch", g_act="relu", output="tanh",
-    d_channels=(64, 128), d_kernel=4, d_dropout=0.0, d_norm="batch", categories=200, code="clusters",
+    z_dim=32,
+    g_channels=(128, 64, 32),
+    g_head_kernel=3,
+    g_norm="batch",
+    g_act="relu",
+    output="tanh",
+    d_channels=(64, 128),
+    d_kernel=4,
+    d_dropout=0.0,
+    d_norm="batch",
+    categories=200,
+    code="clusters",
 )
 SMALL_MODEL = dataclasses.replace(FAST_MODEL, code="info", categories=0, z_dim=1, g_channels=(16, 8, 4))
-FAST_TRAIN = GANTrainConfig(batch_size=32, steps=1000, lr_g=2e-3, lr_d=2e-3, ema_decay=0.999, probe_every=100, grid_every=250,
-                            checkpoint_every=250)
+FAST_TRAIN = GANTrainConfig(
+    batch_size=32,
+    steps=1000,
+    lr_g=2e-3,
+    lr_d=2e-3,
+    ema_decay=0.999,
+    probe_every=100,
+    grid_every=250,
+    checkpoint_every=250,
+)
 # the original's table exactly (docs/original-study.md), initialised as Keras did (glorot-uniform, zero biases)
 SEED_MODEL = GANModelConfig(init="keras")
 ORIGINAL_STEPS = 23_400  # the original recipe: 100 epochs of 234 batches of 256
 PRESETS: dict[str, GANRunConfig] = {
     # The study's table and its original recipe, Keras defaults included: Adam 2e-4 / beta1 0.5 / eps 1e-7, batch 256,
     # 100 epochs, cross-entropy on probabilities clipped at 1e-7 (logits at +-16.12). Hours on a CPU.
-    "seed": GANRunConfig(model=SEED_MODEL, train=GANTrainConfig(
-        batch_size=256, steps=ORIGINAL_STEPS, adam_eps=1e-7, logit_clip=16.118, probe_every=ORIGINAL_STEPS // 20,
-        checkpoint_every=500, grid_every=ORIGINAL_STEPS // 10)),
+    "seed": GANRunConfig(
+        model=SEED_MODEL,
+        train=GANTrainConfig(
+            batch_size=256,
+            steps=ORIGINAL_STEPS,
+            adam_eps=1e-7,
+            logit_clip=16.118,
+            probe_every=ORIGINAL_STEPS // 20,
+            checkpoint_every=500,
+            grid_every=ORIGINAL_STEPS // 10,
+        ),
+    ),
     # The same networks with a recipe that draws digits in a small fraction of that work (bench/RESULTS.md): batch 8
     # (per image seen, far more sample-efficient than 32 or 256), Adam 1e-3 for both nets, an EMA of the generator.
-    "seed-fast": GANRunConfig(model=SEED_MODEL, train=GANTrainConfig(
-        batch_size=8, steps=2400, lr_g=1e-3, lr_d=1e-3, ema_decay=0.999, probe_every=800, grid_every=1200, checkpoint_every=800)),
+    "seed-fast": GANRunConfig(
+        model=SEED_MODEL,
+        train=GANTrainConfig(
+            batch_size=8,
+            steps=2400,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            ema_decay=0.999,
+            probe_every=800,
+            grid_every=1200,
+            checkpoint_every=800,
+        ),
+    ),
     # Quality per step (see the experiment tables in bench/RESULTS.md): BN in G and D, 3x3 head at 28x28, tanh,
     # batch 32, Adam 2e-3 / beta1 0.5 for both nets, z in R^32 and a code of 200 k-means clusters of the training
     # images (no labels) that the generator is given and the discriminator is conditioned on by projection; samples
@@ -114,9 +161,21 @@ PRESETS: dict[str, GANRunConfig] = {
     # Trained as the study trains it (no probes) that image is a confidently classified digit for seeds 0, 1, 2 and 4
     # and a speckled non-digit for seed 3: the collapse is certain, its clarity depends on the random stream
     # (bench/RESULTS.md). The capacity ladder's first rung.
-    "tiny": GANRunConfig(model=dataclasses.replace(SEED_MODEL, g_channels=(128,), init="torch"), train=GANTrainConfig(
-        batch_size=64, steps=1500, lr_g=1e-3, lr_d=1e-3, ema_decay=0.999, adam_eps=1e-7, logit_clip=16.118, probe_every=300,
-        grid_every=750, checkpoint_every=500)),
+    "tiny": GANRunConfig(
+        model=dataclasses.replace(SEED_MODEL, g_channels=(128,), init="torch"),
+        train=GANTrainConfig(
+            batch_size=64,
+            steps=1500,
+            lr_g=1e-3,
+            lr_d=1e-3,
+            ema_decay=0.999,
+            adam_eps=1e-7,
+            logit_clip=16.118,
+            probe_every=300,
+            grid_every=750,
+            checkpoint_every=500,
+        ),
+    ),
     # The fast preset's generator made too simple for its discriminator: a 1-D latent, no cluster code, channels 16-8-4.
     # It collapses onto a few kinds of digit (the ladder's second rung; wider variants of it are the next rungs). 500
     # steps: the ladder rises as clearly as at 1,000 (seeds 0-2, bench/RESULTS.md) in half the time. It keeps the short
@@ -148,8 +207,12 @@ def configure(preset: str, loss: str | None = None) -> GANRunConfig:
 def hyper(t: GANTrainConfig) -> L.LossDefaults:
     """Loss defaults with the config's explicit values on top."""
     d = L.defaults(t.loss)
-    return L.LossDefaults(**{f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
-                            for f in dataclasses.fields(L.LossDefaults)})
+    return L.LossDefaults(
+        **{
+            f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
+            for f in dataclasses.fields(L.LossDefaults)
+        }
+    )
 
 
 def next_probe_time(t: GANTrainConfig, train_s: float) -> float:

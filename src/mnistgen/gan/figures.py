@@ -9,7 +9,8 @@ import torch
 
 from mnistgen import rundir
 from mnistgen.family import draw
-from mnistgen.gan.sampler import generate, grid_latent, load_config, load_generator, load_sampler
+from mnistgen.gan.model import GANModelConfig, Generator
+from mnistgen.gan.sampler import generate, grid_latent, load_config, load_generator, sampler_of
 from mnistgen.plotting import plt, save_figure, save_grid, smooth
 
 LOSS_COLORS = {"bce": "tab:blue", "wgan": "tab:red", "wgan-gp": "tab:green"}
@@ -17,8 +18,11 @@ LOSS_COLORS = {"bce": "tab:blue", "wgan": "tab:red", "wgan-gp": "tab:green"}
 
 def save_progress_grid(images: torch.Tensor, run_dir: Path, step: int) -> Path:
     """Fixed-noise 10x10 grid at ``step`` under figures/progress/."""
-    return save_grid(images[:100], Path(run_dir) / rundir.FIGURES / "progress" / f"grid_step{step:06d}.png",
-                     f"fixed noise, step {step}")
+    return save_grid(
+        images[:100],
+        Path(run_dir) / rundir.FIGURES / "progress" / f"grid_step{step:06d}.png",
+        f"fixed noise, step {step}",
+    )
 
 
 def plot_losses(histories: dict[str, dict], path: Path, title: str) -> Path:
@@ -72,8 +76,9 @@ def plot_quality(histories: dict[str, dict], path: Path, title: str, targets: tu
     return save_figure(fig, path)
 
 
-def make_figures(run_dir: str | Path) -> list[Path]:
-    """Every figure of one GAN run, redrawn from history.json and the last checkpoint."""
+def make_figures(run_dir: str | Path, generator: Generator | None = None) -> list[Path]:
+    """Every figure of one GAN run, redrawn from history.json and ``generator`` (the trained one still in memory) or,
+    without it, the last checkpoint's (read once)."""
     run_dir = Path(run_dir)
     figs = run_dir / rundir.FIGURES
     hist = rundir.read_json(run_dir / rundir.HISTORY)
@@ -82,19 +87,21 @@ def make_figures(run_dir: str | Path) -> list[Path]:
     if hist.get("probe"):
         out.append(plot_quality({loss: hist}, figs / "quality.png", f"GAN sample quality during training ({loss})"))
     steps = hist["step"][-1] if hist["step"] else 0
-    images = draw(load_sampler(run_dir, torch.device("cpu")), 100, seed=0)
+    cfg = load_config(run_dir)[0]
+    g = generator if generator is not None else load_generator(run_dir)[0]
+    images = draw(sampler_of(g, cfg.model), 100, seed=0)
     out.append(save_grid(images, figs / "samples.png", f"100 GAN samples ({loss}, step {steps})"))
-    if load_config(run_dir)[0].model.categories:
-        out.append(save_code_grid(run_dir, figs / "codes.png"))
+    if cfg.model.categories:
+        out.append(save_code_grid(g, cfg.model, figs / "codes.png"))
     return out
 
 
-def save_code_grid(run_dir: Path, path: Path) -> Path:
+def save_code_grid(g: Generator, cfg: GANModelConfig, path: Path) -> Path:
     """10x10 grid of a generator with a categorical code (InfoGAN or k-means clusters): row r = code r (the first
     10 codes), fixed noise per column."""
-    g, cfg = load_generator(run_dir)
     k = min(g.categories, 10)
-    return save_grid(generate(g, grid_latent(g), cfg.model), path,
-                     f"one row per {'k-means cluster' if g.cluster_codes else 'categorical code'} ({k} of {g.categories} shown)")
-
-
+    return save_grid(
+        generate(g, grid_latent(g), cfg),
+        path,
+        f"one row per {'k-means cluster' if g.cluster_codes else 'categorical code'} ({k} of {g.categories} shown)",
+    )

@@ -60,8 +60,13 @@ def d_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.Tensor, real
     smoothing of the cross-entropy (Salimans et al. 2016): real images are labelled e.g. 0.9 instead of 1."""
     check_loss(name)
     if name == "bce":  # -t log D(x) - (1 - t) log(1 - D(x)) - log(1 - D(G(z))), D = sigmoid(logit)
-        real = F.softplus(-real_logits) if real_target == 1.0 else F.binary_cross_entropy_with_logits(
-            real_logits, torch.full_like(real_logits, real_target), reduction="none")
+        real = (
+            F.softplus(-real_logits)
+            if real_target == 1.0
+            else F.binary_cross_entropy_with_logits(
+                real_logits, torch.full_like(real_logits, real_target), reduction="none"
+            )
+        )
         return real.mean() + F.softplus(fake_logits).mean()
     return fake_logits.mean() - real_logits.mean()  # -(E[f(x)] - E[f(G(z))])
 
@@ -85,9 +90,13 @@ def wasserstein_estimate(real_logits: torch.Tensor, fake_logits: torch.Tensor) -
     return float(real_logits.detach().mean() - fake_logits.detach().mean())
 
 
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """E[(||grad_x f(x_hat)||_2 - 1)^2], x_hat = eps*real + (1-eps)*fake, one eps ~ U(0,1) per sample."""
-    eps = torch.rand(real.shape[0], 1, 1, 1, generator=generator, device=real.device if generator is None else "cpu").to(real.device)
+    eps = torch.rand(
+        real.shape[0], 1, 1, 1, generator=generator, device=real.device if generator is None else "cpu"
+    ).to(real.device)
     x_hat = (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
     out = critic(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
@@ -109,7 +118,9 @@ def clip_weights(module: nn.Module, bound: float) -> None:
         p.clamp_(-bound, bound)
 
 
-def make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], eps: float = 1e-8) -> torch.optim.Optimizer:
+def make_optimizer(
+    kind: str, params, lr: float, betas: tuple[float, float], eps: float = 1e-8
+) -> torch.optim.Optimizer:
     if kind == "adam":
         return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
     if kind == "rmsprop":

@@ -61,7 +61,8 @@ class GANModelConfig:
     d_norm: str = "none"  # none | batch | layer (after the second conv; use none/layer with wgan-gp)
     categories: int = 0  # K of a categorical latent code joined to z (0 = none)
     code: str = "info"  # info: a free code recovered by Q (InfoGAN) | clusters: k-means clusters, projection D
-    init: str = "torch"  # torch (PyTorch's defaults) | keras (glorot-uniform kernels, zero biases: the original study's)
+    # torch (PyTorch's defaults) | keras (glorot-uniform kernels, zero biases: the original study's)
+    init: str = "torch"
 
     def __post_init__(self) -> None:
         if self.d_norm not in (*NORMS, "layer"):
@@ -114,7 +115,9 @@ class Generator(nn.Module):
         self.dense = nn.Linear(self.latent_dim, width, bias=bias)  # (B, c0*49), or (B, c0) for the MLP
         self.dense_post = nn.Sequential(*([nn.BatchNorm1d(width)] if cfg.g_norm == "batch" else []), _act(cfg.g_act))
         if self.mlp:  # z -> c0 -> 784 pixels: the classic too-simple generator
-            self.body = nn.Sequential(nn.Linear(c[0], 784), nn.Sigmoid() if cfg.output == "sigmoid" else nn.Tanh())  # (B, 784)
+            self.body = nn.Sequential(
+                nn.Linear(c[0], 784), nn.Sigmoid() if cfg.output == "sigmoid" else nn.Tanh()
+            )  # (B, 784)
             return
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(c[0], c[1], 4, 2, 1, bias=bias),  # (B, c1, 14, 14)
@@ -139,8 +142,13 @@ class Generator(nn.Module):
             return self.body(h).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
         return self.body(h.view(-1, self.c0, 7, 7))  # (B, 1, 28, 28)
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-                      codes: torch.Tensor | None = None) -> torch.Tensor:
+    def sample_latent(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        device: torch.device | str = "cpu",
+        codes: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """``[z, onehot(c)]`` (n, latent_dim): z ~ N(0, I), c ~ U{0..K-1} or, for cluster codes, the clusters'
         frequencies (or the given ``codes``).
         The noise is drawn on the CPU from ``generator`` when one is given, else on ``device``."""
@@ -151,7 +159,9 @@ class Generator(nn.Module):
                 codes = torch.multinomial(self.code_freq.float().to(where), n, replacement=True, generator=generator)
             elif codes is None:
                 codes = torch.randint(self.categories, (n,), generator=generator, device=where)
-            z = torch.cat([z, nn.functional.one_hot(codes.to(z.device), self.categories).to(z.dtype)], 1)  # (n, z_dim + K)
+            z = torch.cat(
+                [z, nn.functional.one_hot(codes.to(z.device), self.categories).to(z.dtype)], 1
+            )  # (n, z_dim + K)
         return z.to(device)
 
     def codes_of(self, latent: torch.Tensor) -> torch.Tensor:
@@ -198,7 +208,9 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
         return self._logits(self.features(x), codes)  # (B,)
 
-    def forward_with_code(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward_with_code(
+        self, x: torch.Tensor, codes: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Real/fake logits (B,) and, with an InfoGAN code, the code logits Q(c | x) (B, K)."""
         h = self.features(x)  # (B, c1*49)
         return self._logits(h, codes), (self.q_head(h) if self.q_head is not None else None)

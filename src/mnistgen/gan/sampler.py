@@ -55,12 +55,19 @@ def load_generator(run_dir: str | Path, device: torch.device | str = "cpu") -> t
     return g.to(device, memory_format=memory_format(cfg.train)).eval(), cfg
 
 
-def load_sampler(run_dir: Path, device: torch.device) -> Sampler:
-    g, cfg = load_generator(run_dir, device)
+def sampler_of(g: Generator, cfg: GANModelConfig, device: torch.device | str = "cpu") -> Sampler:
+    """A function drawing images in [0, 1] from ``g`` (put in eval mode: training is over)."""
+    g.eval()
 
     @torch.no_grad()
     def sample(n: int, gen: torch.Generator) -> torch.Tensor:
         z = g.sample_latent(n, gen, device)
-        return to_unit_images(g(z), cfg.model).cpu()  # (n, 1, 28, 28) in [0, 1]
+        return to_unit_images(g(z), cfg).cpu()  # (n, 1, 28, 28) in [0, 1]
 
     return sample
+
+
+def load_sampler(run_dir: Path, device: torch.device) -> Sampler:
+    """The sampler of a run's generator as saved in its last checkpoint."""
+    g, cfg = load_generator(run_dir, device)
+    return sampler_of(g, cfg.model, device)

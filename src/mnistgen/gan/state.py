@@ -53,7 +53,7 @@ class Trainer:
         if self.ema is None:
             return self.g
         if self.cfg.train.ema_bn and self.bn_step != self.step:
-            recalibrate_bn(self.ema, self.device)
+            recalibrate_bn(self.ema, self.device, self.cfg.train.ema_bn_latents)
             self.bn_step = self.step
         return self.ema
 
@@ -66,27 +66,40 @@ def batch_indices(n: int, bs: int, seed: int, b: int, cache: dict) -> torch.Tens
     per_epoch = max(1, n // bs)
     epoch, pos = divmod(b, per_epoch)
     if cache.get("epoch") != epoch:
-        cache["epoch"], cache["perm"] = epoch, torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        cache["epoch"], cache["perm"] = (
+            epoch,
+            torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)),
+        )
     return cache["perm"][pos * bs : (pos + 1) * bs]
 
 
-def _clusters(cfg: GANRunConfig, g: Generator, splits: Splits, ck: dict | None, device: torch.device) -> torch.Tensor | None:
+def _clusters(
+    cfg: GANRunConfig, g: Generator, splits: Splits, ck: dict | None, device: torch.device
+) -> torch.Tensor | None:
     """The cluster codes of the training images (from the checkpoint on resume); sets the generator's frequencies."""
     if not g.cluster_codes:
         return None
     n, k = len(splits.train), cfg.model.categories
     if n < k:
-        raise MnistgenError(f"model.categories={k} k-means clusters need at least as many training images; the data has {n}")
+        raise MnistgenError(
+            f"model.categories={k} k-means clusters need at least as many training images; the data has {n}"
+        )
     if ck is not None and "clusters" not in ck["extra"]:
         raise MnistgenError("the checkpoint holds no cluster codes; it was not written by a cluster-conditioned run")
-    clusters = ck["extra"]["clusters"].long().cpu() if ck is not None else cluster_images(splits.train, k, seed=cfg.runtime.seed)
+    clusters = (
+        ck["extra"]["clusters"].long().cpu()
+        if ck is not None
+        else cluster_images(splits.train, k, seed=cfg.runtime.seed)
+    )
     if len(clusters) != n:
         raise MnistgenError(f"the run's {len(clusters)} cluster codes do not match its {n} training images")
     g.code_freq.copy_(torch.bincount(clusters, minlength=k).float() / n)
     return clusters.to(device)
 
 
-def build_trainer(cfg: GANRunConfig, run_dir: Path, device: torch.device, splits: Splits, ck: dict | None, preset: str) -> Trainer:
+def build_trainer(
+    cfg: GANRunConfig, run_dir: Path, device: torch.device, splits: Splits, ck: dict | None, preset: str
+) -> Trainer:
     """Networks, optimisers, EMA and history; restored from ``ck`` (with the global RNG) on resume."""
     t, hp = cfg.train, hyper(cfg.train)
     data = (unit_to_pm1(splits.train) if cfg.model.output == "tanh" else splits.train).to(device)
@@ -96,12 +109,28 @@ def build_trainer(cfg: GANRunConfig, run_dir: Path, device: torch.device, splits
     opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2), t.adam_eps)
     clusters = _clusters(cfg, g, splits, ck, device)
     ema = copy.deepcopy(g).requires_grad_(False) if t.ema_decay > 0 else None
-    hist: dict[str, Any] = {"loss": t.loss, "step": [], "d_loss": [], "g_loss": [], "wasserstein": [], "train_seconds": [], "probe": []}
+    hist: dict[str, Any] = {
+        "loss": t.loss,
+        "step": [],
+        "d_loss": [],
+        "g_loss": [],
+        "wasserstein": [],
+        "train_seconds": [],
+        "probe": [],
+    }
     if d.q_head is not None:
         hist["info"] = []  # per step: the generator's code cross-entropy (log K = no information)
-    info = {"preset": preset, "loss": t.loss, "hyper": dataclasses.asdict(hp), "data": splits.info, "environment": environment(device),
-            "params": {"generator": count_params(g), "discriminator": count_params(d)}}
-    s = Trainer(cfg, run_dir, device, hp, g, d, ema, opt_g, opt_d, data, clusters, hist, info, use_bf16(t.precision, device))
+    info = {
+        "preset": preset,
+        "loss": t.loss,
+        "hyper": dataclasses.asdict(hp),
+        "data": splits.info,
+        "environment": environment(device),
+        "params": {"generator": count_params(g), "discriminator": count_params(d)},
+    }
+    s = Trainer(
+        cfg, run_dir, device, hp, g, d, ema, opt_g, opt_d, data, clusters, hist, info, use_bf16(t.precision, device)
+    )
     s.info["precision"] = "bf16" if s.bf16 else "fp32"
     if ck is not None:
         restore(s, ck)
@@ -125,11 +154,18 @@ def restore(s: Trainer, ck: dict) -> None:
 
 def checkpoint(s: Trainer) -> None:
     extra = ({"ema": s.sampling_generator().state_dict()} if s.ema is not None else {}) | (
-        {"clusters": s.clusters.to(torch.int16).cpu()} if s.clusters is not None else {})
-    save_checkpoint(s.run_dir / rundir.LAST, kind=KIND, models={"generator": s.g, "discriminator": s.d},
-                    optimizers={"generator": s.opt_g, "discriminator": s.opt_d},
-                    state={"step": s.step, "batches": s.batches, "train_seconds": s.train_s}, config=to_dict(s.cfg),
-                    data=s.info["data"], extra=extra)
+        {"clusters": s.clusters.to(torch.int16).cpu()} if s.clusters is not None else {}
+    )
+    save_checkpoint(
+        s.run_dir / rundir.LAST,
+        kind=KIND,
+        models={"generator": s.g, "discriminator": s.d},
+        optimizers={"generator": s.opt_g, "discriminator": s.opt_d},
+        state={"step": s.step, "batches": s.batches, "train_seconds": s.train_s},
+        config=to_dict(s.cfg),
+        data=s.info["data"],
+        extra=extra,
+    )
     s.ck_step = s.step
 
 

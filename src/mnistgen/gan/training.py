@@ -14,18 +14,21 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
 from mnistgen import rundir
 from mnistgen.errors import MnistgenError
+from mnistgen.family import TrainedRun
 from mnistgen.gan import loss as L
 from mnistgen.gan.averaging import update_ema
 from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, next_probe_time
 from mnistgen.gan.figures import make_figures, save_progress_grid
+from mnistgen.gan.run import trained_run
 from mnistgen.gan.sampler import generate, grid_latent
 from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, save_history
 from mnistgen.images import load_splits
@@ -94,7 +97,8 @@ def generator_step(s: Trainer, fake: torch.Tensor, cond: Any, codes: Any) -> flo
 
 
 def train_step(s: Trainer, cache: dict) -> tuple[float, float]:
-    """One generator step: learning rates, (1) the critic updates, (2) the generator update, EMA; returns (D, G loss)."""
+    """One generator step: learning rates, (1) the critic updates, (2) the generator update, EMA; returns the D and
+    G losses."""
     t0 = time.perf_counter()
     scale = lr_scale(s.cfg.train, s.step, s.train_s)
     for opt, lr in ((s.opt_g, s.hp.lr_g), (s.opt_d, s.hp.lr_d)):
@@ -111,8 +115,13 @@ def train_step(s: Trainer, cache: dict) -> tuple[float, float]:
     s.step += 1
     s.train_s += time.perf_counter() - t0
     dl = sum(d_vals) / len(d_vals)
-    for key, value in (("step", s.step), ("d_loss", dl), ("g_loss", gl), ("train_seconds", s.train_s),
-                       ("wasserstein", sum(w_vals) / len(w_vals))):
+    for key, value in (
+        ("step", s.step),
+        ("d_loss", dl),
+        ("g_loss", gl),
+        ("train_seconds", s.train_s),
+        ("wasserstein", sum(w_vals) / len(w_vals)),
+    ):
         s.hist[key].append(value)
     return dl, gl
 
@@ -121,8 +130,14 @@ def _diverged(s: Trainer, dl: float, gl: float) -> None:
     """Stop with a one-line error naming the step; the last good checkpoint stays."""
     save_history(s)
     last = s.run_dir / rundir.LAST
-    kept = f"kept the last good checkpoint {last} (step {s.ck_step})" if s.ck_step is not None else "no checkpoint was saved yet"
-    raise MnistgenError(f"training diverged at step {s.step} (D loss {dl:.4g}, G loss {gl:.4g}); {kept}; lower the learning rates")
+    kept = (
+        f"kept the last good checkpoint {last} (step {s.ck_step})"
+        if s.ck_step is not None
+        else "no checkpoint was saved yet"
+    )
+    raise MnistgenError(
+        f"training diverged at step {s.step} (D loss {dl:.4g}, G loss {gl:.4g}); {kept}; lower the learning rates"
+    )
 
 
 @dataclass
@@ -142,15 +157,32 @@ def run_probe(s: Trainer, loop: Loop) -> None:
         return
     t0 = time.perf_counter()
     scores = loop.probe(generate(s.sampling_generator(), loop.probe_z, s.cfg.model))
-    entry = {"step": s.step, "train_seconds": s.train_s, "wall_seconds": time.perf_counter() - loop.wall0, "n": s.cfg.train.probe_n,
-             "is": scores["is"], "modes": scores["modes"], "class_kl": scores["class_kl"], "probe_seconds": time.perf_counter() - t0}
+    entry = {
+        "step": s.step,
+        "train_seconds": s.train_s,
+        "wall_seconds": time.perf_counter() - loop.wall0,
+        "n": s.cfg.train.probe_n,
+        "is": scores["is"],
+        "modes": scores["modes"],
+        "class_kl": scores["class_kl"],
+        "probe_seconds": time.perf_counter() - t0,
+    }
     s.hist["probe"].append(entry)
     loop.logger.scalars({"probe/is": entry["is"], "probe/modes": entry["modes"]}, s.step)
 
 
-def _start(cfg: GANRunConfig | None, out: str | Path | None, resume: str | Path | None, overwrite: bool,
-           data_dir: str | Path | None, download_missing: bool, preset_name: str, probe: Probe | None | str) -> tuple[Trainer, Loop, str]:
-    """Open (or reopen) the run directory, build or restore the trainer, and set up the probe, the grids and the logger."""
+def _start(
+    cfg: GANRunConfig | None,
+    out: str | Path | None,
+    resume: str | Path | None,
+    overwrite: bool,
+    data_dir: str | Path | None,
+    download_missing: bool,
+    preset_name: str,
+    probe: Probe | str | None,
+) -> tuple[Trainer, Loop, str]:
+    """Open (or reopen) the run directory, build or restore the trainer, and set up the probe, the grids and the
+    logger."""
     run_dir, cfg, preset_name, ck = open_run(KIND, GANRunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS)
     t = cfg.train
     if t.steps == 0 and t.max_minutes == 0:
@@ -162,7 +194,9 @@ def _start(cfg: GANRunConfig | None, out: str | Path | None, resume: str | Path 
     if ck is not None:  # after everything setup draws (building the networks draws their initial weights)
         set_rng_state(ck["rng"])
     probe_z = s.g.sample_latent(t.probe_n, torch.Generator().manual_seed(PROBE_SEED), device)
-    loop = Loop(probe, probe_z, grid_latent(s.g, device), ScalarLogger(run_dir, cfg.runtime.tensorboard), time.perf_counter())
+    loop = Loop(
+        probe, probe_z, grid_latent(s.g, device), ScalarLogger(run_dir, cfg.runtime.tensorboard), time.perf_counter()
+    )
     return s, loop, preset_name
 
 
@@ -213,20 +247,42 @@ def _finish(s: Trainer, loop: Loop, stopped: str) -> tuple[list[Path], float]:
     save_history(s)
     save_progress_grid(generate(s.sampling_generator(), loop.grid_z, s.cfg.model), s.run_dir, s.step)
     loop.logger.close()
-    figures = make_figures(s.run_dir)
+    figures = make_figures(s.run_dir, s.sampling_generator())
     wall = time.perf_counter() - loop.wall0
-    rundir.write_json(s.run_dir / rundir.METADATA, s.info | {"steps": s.step, "train_seconds": s.train_s, "last_call_wall_seconds": wall})
+    rundir.write_json(
+        s.run_dir / rundir.METADATA,
+        s.info | {"steps": s.step, "train_seconds": s.train_s, "last_call_wall_seconds": wall},
+    )
     return figures, wall
 
 
-def train(cfg: GANRunConfig | None = None, out: str | Path | None = None, *, resume: str | Path | None = None,
-          overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
-          preset_name: str = "custom", probe: Probe | None | str = "default") -> dict:
-    """Train (or resume) a GAN run; returns a summary dict. See the module docstring."""
+def train(
+    cfg: GANRunConfig | None = None,
+    out: str | Path | None = None,
+    *,
+    resume: str | Path | None = None,
+    overwrite: bool = False,
+    data_dir: str | Path | None = None,
+    download_missing: bool = True,
+    preset_name: str = "custom",
+    probe: Probe | str | None = "default",
+) -> TrainedRun:
+    """Train (or resume) a GAN run; returns it, sampling from the trained generator in memory. See the module
+    docstring."""
     s, loop, preset_name = _start(cfg, out, resume, overwrite, data_dir, download_missing, preset_name, probe)
     stopped = _run_steps(s, loop)
     figures, wall = _finish(s, loop, stopped)
-    return {"run_dir": str(s.run_dir), "preset": preset_name, "loss": s.cfg.train.loss, "steps": s.step, "stopped": stopped,
-            "train_seconds": s.train_s, "wall_seconds": wall, "steps_per_second": s.step / s.train_s if s.train_s else 0.0,
-            "last_probe": s.hist["probe"][-1] if s.hist["probe"] else None, "params": s.info["params"],
-            "figures": [str(p) for p in figures]}
+    summary = {
+        "run_dir": str(s.run_dir),
+        "preset": preset_name,
+        "loss": s.cfg.train.loss,
+        "steps": s.step,
+        "stopped": stopped,
+        "train_seconds": s.train_s,
+        "wall_seconds": wall,
+        "steps_per_second": s.step / s.train_s if s.train_s else 0.0,
+        "last_probe": s.hist["probe"][-1] if s.hist["probe"] else None,
+        "params": s.info["params"],
+        "figures": [str(p) for p in figures],
+    }
+    return trained_run(s.run_dir, s.cfg, preset_name, summary, s.sampling_generator(), s.device)

@@ -19,11 +19,41 @@ from mnistgen.metrics.distances import (
     kth_nn_radii,
     precision_recall,
 )
-from mnistgen.metrics.evaluate import KEYS, evaluate_images, evaluate_real, held_out, inception_score_of, quick_scores, score_images
+from mnistgen.metrics.evaluate import (
+    KEYS,
+    evaluate_images,
+    evaluate_real,
+    held_out,
+    inception_score_of,
+    quick_scores,
+    score_images,
+)
 from mnistgen.metrics.evaluator import Evaluator, Reference, export_evaluator, load_evaluator, shipped
 from mnistgen.metrics.scores import class_histogram, class_kl, inception_score, max_prob, mode_count, prob_scores
 
-__all__ = ["KEYS", "Evaluator", "Reference", "class_histogram", "class_kl", "density_coverage", "evaluate_images", "evaluate_real",
-           "export_evaluator", "frechet_distance", "gaussian_stats", "held_out", "inception_score", "inception_score_of",
-           "kernel_inception_distance", "kth_nn_radii", "load_evaluator", "max_prob", "mode_count", "precision_recall",
-           "prob_scores", "quick_scores", "score_images", "shipped"]
+__all__ = [
+    "KEYS",
+    "Evaluator",
+    "Reference",
+    "class_histogram",
+    "class_kl",
+    "density_coverage",
+    "evaluate_images",
+    "evaluate_real",
+    "export_evaluator",
+    "frechet_distance",
+    "gaussian_stats",
+    "held_out",
+    "inception_score",
+    "inception_score_of",
+    "kernel_inception_distance",
+    "kth_nn_radii",
+    "load_evaluator",
+    "max_prob",
+    "mode_count",
+    "precision_recall",
+    "prob_scores",
+    "quick_scores",
+    "score_images",
+    "shipped",
+]

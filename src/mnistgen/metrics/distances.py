@@ -52,16 +52,23 @@ def _kernel_sum(a: torch.Tensor, b: torch.Tensor, d: int, off_diagonal: bool) ->
     return float(k.sum() - k.diagonal().sum()) if off_diagonal else float(k.sum())
 
 
-def kernel_inception_distance(real: Any, fake: Any, subset_size: int = 1000, subsets: int = 100, seed: int = 0) -> tuple[float, float]:
+def kernel_inception_distance(
+    real: Any, fake: Any, subset_size: int = 1000, subsets: int = 100, seed: int = 0
+) -> tuple[float, float]:
     """(mean, std) over ``subsets`` random subsets of the unbiased MMD^2 with the cubic polynomial kernel."""
     r, f = (torch.as_tensor(np.asarray(a, np.float32)) for a in (real, fake))
     if min(len(r), len(f)) < subset_size:
-        raise MnistgenError(f"KID with subsets of {subset_size} needs at least that many samples on each side, got {len(f)} "
-                            f"generated and {len(r)} reference; pass more samples or a smaller KID subset size")
+        raise MnistgenError(
+            f"KID with subsets of {subset_size} needs at least that many samples on each side, got {len(f)} "
+            f"generated and {len(r)} reference; pass more samples or a smaller KID subset size"
+        )
     rng, d, m = np.random.default_rng(seed), r.shape[1], subset_size
     values = []
     for _ in range(subsets):
-        x, y = f[torch.from_numpy(rng.choice(len(f), m, replace=False))], r[torch.from_numpy(rng.choice(len(r), m, replace=False))]
+        x, y = (
+            f[torch.from_numpy(rng.choice(len(f), m, replace=False))],
+            r[torch.from_numpy(rng.choice(len(r), m, replace=False))],
+        )
         within = _kernel_sum(x, x, d, True) + _kernel_sum(y, y, d, True)
         values.append(within / (m * (m - 1)) - 2.0 * _kernel_sum(x, y, d, False) / m**2)
     return float(np.mean(values)), float(np.std(values))
@@ -69,24 +76,35 @@ def kernel_inception_distance(real: Any, fake: Any, subset_size: int = 1000, sub
 
 def kth_nn_radii(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     """Distance of each row of ``x`` to its k-th nearest *other* row (column 0 of topk is itself)."""
-    return torch.cat([torch.cdist(x[i : i + chunk], x).topk(k + 1, dim=1, largest=False).values[:, k] for i in range(0, len(x), chunk)])
+    return torch.cat(
+        [
+            torch.cdist(x[i : i + chunk], x).topk(k + 1, dim=1, largest=False).values[:, k]
+            for i in range(0, len(x), chunk)
+        ]
+    )
 
 
 def _inside(query: torch.Tensor, ref: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
     """Boolean (Q,): does each query row lie in some ball (ref_j, radii_j)?"""
-    return torch.cat([(torch.cdist(query[i : i + chunk], ref) <= radii.unsqueeze(0)).any(1) for i in range(0, len(query), chunk)])
+    return torch.cat(
+        [(torch.cdist(query[i : i + chunk], ref) <= radii.unsqueeze(0)).any(1) for i in range(0, len(query), chunk)]
+    )
 
 
 def _pair(real: Any, fake: Any, k: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     r, f = torch.as_tensor(real, dtype=torch.float32), torch.as_tensor(fake, dtype=torch.float32)
     if r.ndim != 2 or f.ndim != 2 or r.shape[1] != f.shape[1]:
-        raise MnistgenError(f"{what} needs two (N, D) feature arrays of equal D, got {tuple(r.shape)} and {tuple(f.shape)}")
+        raise MnistgenError(
+            f"{what} needs two (N, D) feature arrays of equal D, got {tuple(r.shape)} and {tuple(f.shape)}"
+        )
     if min(len(r), len(f)) <= k:
         raise MnistgenError(f"{what} with k={k} needs more than {k} samples in each set")
     return r, f
 
 
-def precision_recall(real: Any, fake: Any, k: int = 3, chunk: int = 2048, real_radii: torch.Tensor | None = None) -> tuple[float, float]:
+def precision_recall(
+    real: Any, fake: Any, k: int = 3, chunk: int = 2048, real_radii: torch.Tensor | None = None
+) -> tuple[float, float]:
     """(precision, recall) of ``fake`` features against ``real`` features, both (N, D)."""
     r, f = _pair(real, fake, k, "precision/recall")
     radii = real_radii if real_radii is not None else kth_nn_radii(r, k, chunk)
@@ -95,7 +113,9 @@ def precision_recall(real: Any, fake: Any, k: int = 3, chunk: int = 2048, real_r
     return float(precision), float(recall)
 
 
-def density_coverage(real: Any, fake: Any, k: int = 5, chunk: int = 2048, real_radii: torch.Tensor | None = None) -> tuple[float, float]:
+def density_coverage(
+    real: Any, fake: Any, k: int = 5, chunk: int = 2048, real_radii: torch.Tensor | None = None
+) -> tuple[float, float]:
     """(density, coverage) of ``fake`` features against the k-NN balls of ``real`` ones (Naeem et al. 2020)."""
     r, f = _pair(real, fake, k, "density/coverage")
     radii = real_radii if real_radii is not None else kth_nn_radii(r, k, chunk)

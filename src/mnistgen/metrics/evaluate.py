@@ -10,12 +10,32 @@ import torch
 from mnistgen.data import load_dataset
 from mnistgen.errors import MnistgenError
 from mnistgen.images import to_unit
-from mnistgen.metrics.distances import density_coverage, frechet_distance, gaussian_stats, kernel_inception_distance, precision_recall
+from mnistgen.metrics.distances import (
+    density_coverage,
+    frechet_distance,
+    gaussian_stats,
+    kernel_inception_distance,
+    precision_recall,
+)
 from mnistgen.metrics.evaluator import Evaluator
 from mnistgen.metrics.scores import prob_scores
 
-KEYS = ("is_mean", "is_std", "n", "fid", "kid_mean", "kid_std", "precision", "recall", "density", "coverage", "modes", "class_kl",
-        "max_prob", "class_histogram")
+KEYS = (
+    "is_mean",
+    "is_std",
+    "n",
+    "fid",
+    "kid_mean",
+    "kid_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "modes",
+    "class_kl",
+    "max_prob",
+    "class_histogram",
+)
 
 
 def quick_scores(images: Any, evaluator: Evaluator, splits: int = 10) -> dict[str, float]:
@@ -33,30 +53,47 @@ def _subset(x: torch.Tensor, n: int | None, seed: int, what: str) -> torch.Tenso
     return x[idx.sort().values]
 
 
-def score_images(images: torch.Tensor, evaluator: Evaluator, seed: int = 0, kid_subset_size: int = 1000) -> dict[str, Any]:
+def score_images(
+    images: torch.Tensor, evaluator: Evaluator, seed: int = 0, kid_subset_size: int = 1000
+) -> dict[str, Any]:
     """Every metric of float images (N, 1, 28, 28) in [0, 1] against the evaluator's reference (the test split)."""
     if kid_subset_size < 2:
         raise MnistgenError(f"the KID subset size must be at least 2, got {kid_subset_size}")
     if len(images) < 10:
         raise MnistgenError(f"need at least 10 images to score (10 Inception-Score splits), got {len(images)}")
     if len(images) < kid_subset_size:
-        raise MnistgenError(f"need at least {kid_subset_size} images for KID subsets of {kid_subset_size}, got {len(images)}; "
-                            "draw more samples or lower the KID subset size")
+        raise MnistgenError(
+            f"need at least {kid_subset_size} images for KID subsets of {kid_subset_size}, got {len(images)}; "
+            "draw more samples or lower the KID subset size"
+        )
     probs, feats = evaluator.probs_and_features(images)
     ref = evaluator.reference
     scores = prob_scores(probs, seed=seed)
     kid_mean, kid_std = kernel_inception_distance(ref.features, feats, subset_size=kid_subset_size, seed=seed)
     precision, recall = precision_recall(ref.features, feats, k=3, real_radii=ref.radii(3))
     density, coverage = density_coverage(ref.features, feats, k=5, real_radii=ref.radii(5))
-    out = {"is_mean": scores["is"], "is_std": scores["is_std"], "n": int(len(images)),
-           "fid": frechet_distance(ref.mu, ref.sigma, *gaussian_stats(feats)), "kid_mean": kid_mean, "kid_std": kid_std,
-           "precision": precision, "recall": recall, "density": density, "coverage": coverage}
+    out = {
+        "is_mean": scores["is"],
+        "is_std": scores["is_std"],
+        "n": len(images),
+        "fid": frechet_distance(ref.mu, ref.sigma, *gaussian_stats(feats)),
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+        "precision": precision,
+        "recall": recall,
+        "density": density,
+        "coverage": coverage,
+    }
     return out | {k: scores[k] for k in ("modes", "class_kl", "max_prob", "class_histogram")}
 
 
-def evaluate_images(images: Any, evaluator: Evaluator, n: int | None = None, seed: int = 0, kid_subset_size: int = 1000) -> dict[str, Any]:
+def evaluate_images(
+    images: Any, evaluator: Evaluator, n: int | None = None, seed: int = 0, kid_subset_size: int = 1000
+) -> dict[str, Any]:
     """Score generated ``images`` (uint8, [0, 1] or [-1, 1]); ``n`` scores a seeded random subset of that size."""
-    return score_images(_subset(to_unit(images), n, seed, "images"), evaluator, seed=seed, kid_subset_size=kid_subset_size)
+    return score_images(
+        _subset(to_unit(images), n, seed, "images"), evaluator, seed=seed, kid_subset_size=kid_subset_size
+    )
 
 
 def held_out(evaluator: Evaluator, data_dir: str | Path | None = None, download_missing: bool = True) -> torch.Tensor:
@@ -64,8 +101,14 @@ def held_out(evaluator: Evaluator, data_dir: str | Path | None = None, download_
     return to_unit(evaluator.held_out_images(load_dataset(evaluator.dataset, data_dir, download_missing)))
 
 
-def evaluate_real(evaluator: Evaluator, n: int = 10000, seed: int = 0, kid_subset_size: int = 1000,
-                  data_dir: str | Path | None = None, download_missing: bool = True) -> dict[str, Any]:
+def evaluate_real(
+    evaluator: Evaluator,
+    n: int = 10000,
+    seed: int = 0,
+    kid_subset_size: int = 1000,
+    data_dir: str | Path | None = None,
+    download_missing: bool = True,
+) -> dict[str, Any]:
     """The reference row: ``n`` real training images the evaluator never saw, scored like samples.
 
     ``n`` is capped at the number of held-out images (10,000 for full MNIST); the result's ``n`` says.

@@ -47,16 +47,23 @@ class Reference:
     _radii: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, features: torch.Tensor) -> "Reference":
+    def of(cls, features: torch.Tensor) -> Reference:
         f = features.double().numpy()
         return cls(features.float(), f.mean(0), np.cov(f, rowvar=False))
 
     def radii(self, k: int) -> torch.Tensor:
-        """Distance of every reference point to its k-th nearest other one (cached)."""
+        """Distance of every reference point to its k-th nearest other one (cached; one pass over the distances serves
+        every k up to 5, the precision/recall and the density/coverage neighbourhoods)."""
         if k not in self._radii:
-            from_ = self.features
-            self._radii[k] = torch.cat([torch.cdist(from_[i : i + 2048], from_).topk(k + 1, dim=1, largest=False).values[:, k]
-                                        for i in range(0, len(from_), 2048)])
+            most = max(k, 5)
+            f = self.features
+            nearest = torch.cat(
+                [
+                    torch.cdist(f[i : i + 2048], f).topk(most + 1, dim=1, largest=False).values
+                    for i in range(0, len(f), 2048)
+                ]
+            )  # (N, most + 1), itself first
+            self._radii |= {j: nearest[:, j].contiguous() for j in range(1, most + 1)}
         return self._radii[k]
 
 
@@ -79,8 +86,10 @@ class Evaluator:
         return {k: self.info.get(k) for k in keys}
 
     def describe(self) -> str:
-        return (f"evaluator {self.info['name']} (sha256 {self.info['sha256'][:16]}, test accuracy {self.accuracy:.2%}; "
-                f"reference: the {self.dataset} test split, {len(self.reference.features):,} images)")
+        return (
+            f"evaluator {self.info['name']} (sha256 {self.info['sha256'][:16]}, test accuracy {self.accuracy:.2%}; "
+            f"reference: the {self.dataset} test split, {len(self.reference.features):,} images)"
+        )
 
     @torch.no_grad()
     def probs_and_features(self, images: Any, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
@@ -124,35 +133,50 @@ def _read_exported(pt: Path, device: torch.device) -> Evaluator:
     meta, ref = _files(pt)
     for path in (pt, meta, ref):
         if not path.is_file():
-            raise MnistgenError(f"evaluator file {path} is missing; pass --evaluator with a complete evaluator "
-                                "(NAME.pt, NAME.json, NAME-reference.npz) or a classifier run directory")
+            raise MnistgenError(
+                f"evaluator file {path} is missing; pass --evaluator with a complete evaluator "
+                "(NAME.pt, NAME.json, NAME-reference.npz) or a classifier run directory"
+            )
     info = read_json(meta)
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise MnistgenError(f"{meta} is not a mnistgen evaluator description")
     for path, key in ((pt, "sha256"), (ref, "reference_sha256")):
         if sha256_of(path) != info.get(key):
-            raise MnistgenError(f"evaluator file {path} does not match the SHA-256 in {meta.name} (corrupt or replaced); "
-                                "reinstall mnistgen or rebuild it with `mnistgen evaluator export`")
+            raise MnistgenError(
+                f"evaluator file {path} does not match the SHA-256 in {meta.name} (corrupt or replaced); "
+                "reinstall mnistgen or rebuild it with `mnistgen evaluator export`"
+            )
     try:
         state = torch.load(pt, map_location="cpu", weights_only=True)
         with np.load(ref, allow_pickle=False) as arrays:
             features = torch.from_numpy(arrays["features"].astype(np.float32))
             reference = Reference(features, arrays["mu"], arrays["sigma"])
-    except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways
-        raise MnistgenError(f"evaluator {pt} is unreadable ({str(exc).splitlines()[0][:100] or type(exc).__name__})") from None
+    except Exception as exc:
+        raise MnistgenError(
+            f"evaluator {pt} is unreadable ({str(exc).splitlines()[0][:100] or type(exc).__name__})"
+        ) from None
     model = Classifier(from_dict(ClassifierRunConfig, info["recipe"]).model)
     load_module_state(model, state, "evaluator classifier")
     source = "shipped with mnistgen" if pt.resolve().parent == SHIPPED else str(pt)
     return Evaluator(model, info | {"source": source}, reference, device)
 
 
-def _from_run(run_dir: Path, dataset: str, device: torch.device, data_dir: str | Path | None, download_missing: bool) -> Evaluator:
+def _from_run(
+    run_dir: Path, dataset: str, device: torch.device, data_dir: str | Path | None, download_missing: bool
+) -> Evaluator:
     """An evaluator from a classifier run directory; its reference is computed from the dataset's test split."""
     model, payload = load_classifier(run_dir)
     cfg, _ = load_config(run_dir)
-    info = {"format": FORMAT, "name": f"{run_dir.name} ({cfg.data.dataset} classifier run)", "dataset": cfg.data.dataset,
-            "sha256": sha256_of(run_dir / "checkpoint_last.pt"), "reference_sha256": None, "recipe": to_dict(cfg),
-            "test_accuracy": payload["state"]["test_accuracy"], "source": str(run_dir)}
+    info = {
+        "format": FORMAT,
+        "name": f"{run_dir.name} ({cfg.data.dataset} classifier run)",
+        "dataset": cfg.data.dataset,
+        "sha256": sha256_of(run_dir / "checkpoint_last.pt"),
+        "reference_sha256": None,
+        "recipe": to_dict(cfg),
+        "test_accuracy": payload["state"]["test_accuracy"],
+        "source": str(run_dir),
+    }
     if cfg.data.dataset != dataset:
         raise MnistgenError(f"{run_dir} is a {cfg.data.dataset} classifier; it cannot score {dataset} images")
     ev = Evaluator(model, info, Reference(torch.zeros(1, model.num_features), np.zeros(1), np.zeros((1, 1))), device)
@@ -160,8 +184,13 @@ def _from_run(run_dir: Path, dataset: str, device: torch.device, data_dir: str |
     return ev
 
 
-def load_evaluator(dataset: str = "mnist", path: str | Path | None = None, device: str | torch.device = "cpu",
-                   data_dir: str | Path | None = None, download_missing: bool = True) -> Evaluator:
+def load_evaluator(
+    dataset: str = "mnist",
+    path: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    data_dir: str | Path | None = None,
+    download_missing: bool = True,
+) -> Evaluator:
     """The shipped evaluator of ``dataset`` (or the one at ``path``); never trains anything. Loading leaves the global
     RNG as it was (building the network draws initial weights that its state dict then replaces), so a run trains
     on the same noise whether its evaluator was loaded before it or, as in a resumed study, at its first probe."""
@@ -169,14 +198,21 @@ def load_evaluator(dataset: str = "mnist", path: str | Path | None = None, devic
         return _load(dataset, path, device, data_dir, download_missing)
 
 
-def _load(dataset: str, path: str | Path | None, device: str | torch.device, data_dir: str | Path | None,
-          download_missing: bool) -> Evaluator:
+def _load(
+    dataset: str,
+    path: str | Path | None,
+    device: str | torch.device,
+    data_dir: str | Path | None,
+    download_missing: bool,
+) -> Evaluator:
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     if path is None:
         pt = SHIPPED / f"{dataset}.pt"
         if not pt.is_file():
-            raise MnistgenError(f"no evaluator ships for {dataset}; train one with `mnistgen train classifier --dataset {dataset} "
-                                "--out DIR` and pass --evaluator DIR")
+            raise MnistgenError(
+                f"no evaluator ships for {dataset}; train one with `mnistgen train classifier --dataset {dataset} "
+                "--out DIR` and pass --evaluator DIR"
+            )
         return _read_exported(pt, dev)
     path = Path(path)
     if path.is_dir():
@@ -187,8 +223,9 @@ def _load(dataset: str, path: str | Path | None, device: str | torch.device, dat
     return ev
 
 
-def export_evaluator(run_dir: str | Path, out: str | Path, name: str, data_dir: str | Path | None = None,
-                     download_missing: bool = True) -> Path:
+def export_evaluator(
+    run_dir: str | Path, out: str | Path, name: str, data_dir: str | Path | None = None, download_missing: bool = True
+) -> Path:
     """Write a classifier run as a shipped evaluator: ``out/<dataset>.pt``, ``.json`` and ``-reference.npz``."""
     run_dir = Path(run_dir)
     cfg, preset = load_config(run_dir)
@@ -200,12 +237,25 @@ def export_evaluator(run_dir: str | Path, out: str | Path, name: str, data_dir: 
     torch.save({k: v.contiguous() for k, v in ev.model.state_dict().items()}, buffer)
     atomic_write(pt, lambda fh: fh.write(buffer.getvalue()))
     r = ev.reference
-    atomic_write(ref, lambda fh: np.savez_compressed(fh, features=r.features.numpy().astype(np.float16), mu=r.mu, sigma=r.sigma))
-    write_json(meta, {"format": FORMAT, "name": name, "dataset": cfg.data.dataset, "sha256": sha256_of(pt),
-                      "reference_sha256": sha256_of(ref), "test_accuracy": ev.accuracy, "recipe": to_dict(cfg),
-                      "reference": {"split": "test", "n": len(r.features), "feature_dtype": "float16"},
-                      "dataset_checksums": ds.checksums,
-                      "trained_by": f"mnistgen train classifier --preset {preset} --dataset {cfg.data.dataset} --seed {cfg.runtime.seed}"})
+    atomic_write(
+        ref, lambda fh: np.savez_compressed(fh, features=r.features.numpy().astype(np.float16), mu=r.mu, sigma=r.sigma)
+    )
+    write_json(
+        meta,
+        {
+            "format": FORMAT,
+            "name": name,
+            "dataset": cfg.data.dataset,
+            "sha256": sha256_of(pt),
+            "reference_sha256": sha256_of(ref),
+            "test_accuracy": ev.accuracy,
+            "recipe": to_dict(cfg),
+            "reference": {"split": "test", "n": len(r.features), "feature_dtype": "float16"},
+            "dataset_checksums": ds.checksums,
+            "trained_by": f"mnistgen train classifier --preset {preset} --dataset {cfg.data.dataset} "
+            f"--seed {cfg.runtime.seed}",
+        },
+    )
     return pt
 
 

@@ -35,7 +35,9 @@ def inception_score(probs: Any, splits: int = 10, seed: int = 0) -> tuple[float,
     """(mean, std) of exp(E KL(p(y|x) || p(y))) over ``splits`` equal splits of the rows in a seeded random order."""
     p = as_probs(probs)
     if splits < 1 or len(p) < splits:
-        raise MnistgenError(f"the Inception Score needs at least {max(splits, 1)} samples for {splits} splits, got {len(p)}")
+        raise MnistgenError(
+            f"the Inception Score needs at least {max(splits, 1)} samples for {splits} splits, got {len(p)}"
+        )
     scores = []
     for part in np.array_split(p[np.random.default_rng(seed).permutation(len(p))], splits):
         marginal = part.mean(0, keepdims=True)  # (1, C)

@@ -1,8 +1,10 @@
-"""The study (``mnistgen run``): its profiles, stages, planning and execution, the GAN sub-studies and the report.
+"""The study (``mnistgen run``): every stage of the original study, for one or more training seeds, as a graph of
+units (a stage for one seed) run by Dask on this machine or on a cluster, and its report.
 
-Modules: ``profiles`` (full / quick), ``core`` (Stage, Study, plan, execute), ``stages`` (the study's
-stages in order), ``gan_studies`` (loss comparison, capacity sweep), ``captions`` (figure captions
-computed from data), ``content`` and ``report`` (the report from what the stages returned).
+Modules: ``profiles`` (full / quick / paper), ``stages`` (the stages in order), ``trainings``, ``losses`` and
+``capacity`` (what they do), ``context`` (what a unit sees), ``units`` (a unit on a worker), ``cluster`` (the Dask
+side), ``state`` (study.json and the resume rule), ``results`` (typed results), ``aggregate`` (spreads over seeds,
+phenomena as k of n), ``captions``, ``content`` and ``report`` (the report).
 """
 
 from __future__ import annotations
@@ -10,91 +12,152 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+import mnistgen
 from mnistgen.data import load_dataset
 from mnistgen.errors import MnistgenError
-from mnistgen.rundir import write_json
 from mnistgen.runtime import environment, resolve_device
+from mnistgen.study.cluster import Cluster, connect, execute, preflight
 from mnistgen.study.content import stage_seconds
-from mnistgen.study.core import STATE, Stage, Study, caps, execute, load_state
+from mnistgen.study.context import Setup
 from mnistgen.study.profiles import FULL, PAPER, PROFILES, QUICK, Profile
 from mnistgen.study.report import write_report
-from mnistgen.study.stages import STAGES
+from mnistgen.study.results import UnitRecord
+from mnistgen.study.stages import STAGES, Stage
+from mnistgen.study.state import STATE, Request, StudyState, load_state, open_study, parse_seeds, save_state, seed_words
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def open_study(out: Path, *, resume: bool, overwrite: bool) -> dict[str, Any]:
-    """The saved state of a study to resume, or {} for a new one (replacing an old one only with ``overwrite``)."""
-    if out.exists() and not out.is_dir():
-        raise MnistgenError(f"{out} exists and is not a directory")
-    state = load_state(out) if (out / STATE).exists() else {}
-    if state and not resume:
-        if not overwrite:
-            raise MnistgenError(f"{out} already holds a study; pass --resume to continue it or --overwrite to replace it")
-        shutil.rmtree(out)
-        state = {}
-    if resume and not state:
-        raise MnistgenError(f"--resume: {out} holds no study to continue")
+def caps(stages: Sequence[Stage], minutes: float) -> dict[str, float]:
+    """Minutes per training stage under a study-wide cap, in proportion to the stages' shares (none without a cap)."""
+    total = sum(s.share for s in stages)
+    return {s.name: minutes * s.share / total for s in stages if s.share > 0} if minutes > 0 and total > 0 else {}
+
+
+def plan(state: StudyState, stages: Sequence[Stage]) -> list[tuple[str, int]]:
+    """The units still to run, seed by seed, each seed's stages in the study's order."""
+    return [(s.name, seed) for seed in state.seeds for s in stages if not (state.get(s.name, seed) or _NONE).done]
+
+
+_NONE = UnitRecord("", 0, "pending")
+
+
+def run_study(
+    out: str | Path,
+    request: Request | None = None,
+    *,
+    minutes: float = 0.0,
+    resume: bool = False,
+    overwrite: bool = False,
+    data_dir: str | None = None,
+    download_missing: bool = True,
+    device: str = "auto",
+    cluster: Cluster | None = None,
+    only: Sequence[str] | None = None,
+) -> StudyState:
+    """Run (or resume, or extend to more seeds) the study in ``out``; returns its state (also ``out/study.json``).
+
+    ``minutes`` (0 = none) caps the training time; the work is otherwise fixed by the profile. ``only`` runs just the
+    named stages (a sub-study, e.g. the loss comparison). Nothing is written before the request is checked, the data
+    found and the cluster reached."""
+    out, request, cluster = Path(out), request or Request(), cluster or Cluster()
+    _check(request, minutes)
+    state, replace = open_study(out, request, resume=resume, overwrite=overwrite)
+    dev = resolve_device(device)
+    ds = load_dataset(state.dataset, data_dir, download_missing=download_missing)  # fail (or fall back) early
+    stages = [s for s in STAGES if only is None or s.name in only]
+    env = environment(dev) | {"torch_threads": state.threads, "kernels": state.kernels}
+    state.n, state.minutes, state.data_info, state.environment = PROFILES[state.profile].n, minutes, ds.info(), env
+    setup = Setup(
+        out, state.profile, state.dataset, data_dir, download_missing, dev.type, state.threads, caps(stages, minutes)
+    )
+    with connect(cluster, state.threads, state.kernels, log) as client:
+        _prepare(client, out, replace, state)
+        todo = plan(state, stages)
+        log(
+            f"mnistgen study -> {out} ({state.profile} profile, {state.dataset} from {ds.source}, seeds "
+            f"{seed_words(state.seeds)}, {len(todo)} units to run, {state.threads} threads each, {state.kernels} "
+            "kernels)"
+        )
+        started = time.monotonic()
+        done = {(r.stage, r.seed): r for r in state.units.values() if r.done}
+        try:
+            execute(client, setup, todo, done, lambda rec: _record(out, state, rec))
+        finally:
+            state.wall_seconds += time.monotonic() - started  # summed over resumes
+            save_state(out, state)
+    write_report(out, state, state.ordered([s.name for s in STAGES]), {s.name: s.section for s in STAGES})
     return state
 
 
-def run_study(out: str | Path, *, profile: str = "full", minutes: float = 0.0, resume: bool = False,
-              overwrite: bool = False, dataset: str | None = None, data_dir: str | None = None,
-              download_missing: bool = True, device: str = "auto", seed: int = 0,
-              only: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """Run (or resume) the whole study into ``out``; returns its state (also in ``out/study.json``).
-
-    ``minutes`` (0 = none) caps the training time; the work is otherwise fixed by the profile. ``only`` runs just
-    the named stages (a sub-study, e.g. the loss comparison)."""
-    out = Path(out)
+def _check(request: Request, minutes: float) -> None:
     if minutes < 0:
         raise MnistgenError(f"--minutes must be >= 0, got {minutes:g}")
-    if profile not in PROFILES:
-        raise MnistgenError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
-    state = open_study(out, resume=resume, overwrite=overwrite)
-    profile = PROFILES[state.get("profile", profile)]
-    dataset = state.get("dataset") or dataset or "mnist"
-    dev = resolve_device(device)
-    ds = load_dataset(dataset, data_dir, download_missing=download_missing)  # fail (or fall back) early
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    state.setdefault("profile", profile.name)
-    state.setdefault("dataset", dataset)
-    state.setdefault("seed", seed)
-    state.update(n=profile.n, minutes=minutes, data_info=ds.info(), environment=environment(dev))
-    study = Study(out, profile, data_dir, str(dev.type), state["seed"], download_missing, state)
-    cap = f", training capped at {minutes:g} min" if minutes else ""
-    log(f"mnistgen study -> {out} ({profile.name} profile, {dataset} from {ds.source}, device {dev}{cap})")
-    started = time.monotonic()
-    execute(study, [s for s in STAGES if only is None or s.name in only], minutes, log)
-    state["wall_seconds"] = state.get("wall_seconds", 0.0) + time.monotonic() - started  # summed over resumes
-    write_json(out / STATE, state)
-    state["paths"] = {k: str(v) for k, v in write_report(out, state).items()}
-    return state
+    if request.profile is not None and request.profile not in PROFILES:
+        raise MnistgenError(f"unknown profile {request.profile!r}; choose one of: {', '.join(PROFILES)}")
+    if request.threads is not None and request.threads < 1:
+        raise MnistgenError(f"--threads-per-worker must be >= 1, got {request.threads}")
 
 
-def stage_table(state: dict) -> str:
-    """Per stage: status, the work it did and its wall time."""
-    rows = [f"{'stage':<18} {'status':<8} {'work':<50} {'wall':>8}"]
-    for name, s in state.get("stages", {}).items():
-        rows.append(f"{name:<18} {s.get('status', '?'):<8} {work_words(s.get('result') or {}):<50} {s.get('seconds', 0) or 0:>7.1f}s")
-    rows.append(f"{'total':<18} {'':<8} {'':<50} {stage_seconds(state):>7.1f}s")
+def _prepare(client, out: Path, replace: bool, state: StudyState) -> None:
+    """Check every worker against the folder (created for a new study, and removed again if a worker fails the
+    check), replace an old study if asked, and write the new state."""
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        preflight(client, out, state.kernels, mnistgen.__version__)
+    except MnistgenError:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    if replace:
+        for child in out.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    save_state(out, state)
+
+
+def _record(out: Path, state: StudyState, rec: UnitRecord) -> None:
+    state.record(rec)
+    save_state(out, state)
+    log(
+        f"[{rec.stage} seed {rec.seed}] {rec.status}"
+        + (f" in {rec.seconds:.0f} s" if rec.seconds else "")
+        + (f": {rec.error}" if rec.error else "")
+    )
+
+
+def stage_table(state: StudyState) -> str:
+    """Per unit: status, the work it did and its wall time."""
+    rows = [f"{'stage':<18} {'seed':>4} {'status':<8} {'work':<48} {'wall':>8}"]
+    for r in state.ordered([s.name for s in STAGES]):
+        m = r.result.model if r.done else None  # type: ignore[union-attr]
+        work = m.work.summary if m is not None and m.work is not None else ""
+        rows.append(f"{r.stage:<18} {r.seed:>4} {r.status:<8} {work:<48} {r.seconds:>7.1f}s")
+    rows.append(f"{'total':<18} {'':>4} {'':<8} {'':<48} {stage_seconds(state):>7.1f}s")
     return "\n".join(rows)
 
 
-def work_words(result: dict) -> str:
-    work = result.get("work") or {}
-    if "epochs" in work:
-        decoder = f" + {work['decoder_images']:,} decoder-only" if work.get("decoder_images") else ""
-        return f"{work['epochs']} epochs, {work['images']:,} images{decoder}" + (" (cut)" if result.get("cut_short") else "")
-    if "steps" in work:
-        return f"{work['steps']:,} steps, {work['images']:,} images" + (" (cut)" if result.get("cut_short") else "")
-    return ""
-
-
-__all__ = ["FULL", "PAPER", "PROFILES", "QUICK", "STAGES", "STATE", "Profile", "Stage", "Study", "caps", "execute", "load_state",
-           "run_study", "stage_table", "work_words", "write_report"]
+__all__ = [
+    "FULL",
+    "PAPER",
+    "PROFILES",
+    "QUICK",
+    "STAGES",
+    "STATE",
+    "Cluster",
+    "Profile",
+    "Request",
+    "Stage",
+    "StudyState",
+    "caps",
+    "load_state",
+    "parse_seeds",
+    "run_study",
+    "stage_table",
+    "write_report",
+]

@@ -1,123 +1,212 @@
-"""What the study report says, assembled from what the stages returned: the header (dataset, evaluator, machine),
-the comparison table (one row per scored model; the original study's figures only for the dataset they were
-measured on), each section's figures and tables in stage order, and the work and time of every stage.
-Nothing here names a stage or a figure file."""
+"""What the study report says, assembled from the units' typed results: the header (dataset, seeds, evaluator,
+machine), the comparison table (every score as a mean with its 95 % interval over the seeds), the phenomena as "k of n
+seeds", each section's figures (from the first seed) and tables, the work and time of every unit, and the per-seed
+scores. Nothing here names a stage, a family or a figure file."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-from mnistgen.datasets import describe
+from mnistgen.datasets import DatasetInfo, describe
+from mnistgen.study.aggregate import Tally, models, score_spreads, shown_by, tallies, tally_sentence
+from mnistgen.study.results import Block, Figure, Heading, ModelResult, Table, Text, UnitRecord
+from mnistgen.study.state import StudyState, seed_words
 
-SECTIONS = {  # section key (Stage.section) -> heading; in report order
-    "comparison": "1. Quantitative and qualitative comparison",
-    "vae": "2. Variational autoencoder",
-    "gan": "3. GAN",
-}
-HEADERS = ["samples", "IS, n = 500", "IS, n = N", "N", "FID", "KID ×10³", "precision", "recall", "density", "coverage",
-           "modes ≥ 1 %", "class-KL"]
-
-
-def _pm(mean: Any, std: Any) -> str:
-    return "–" if mean is None else f"{mean:.2f} ± {std:.2f}"
-
-
-def metrics_row(label: str, m: dict, original: dict | None, with_original: bool) -> list[Any]:
-    kid = None if m.get("kid_mean") is None else f"{1e3 * m['kid_mean']:.2f} ± {1e3 * m['kid_std']:.2f}"
-    row = [label, _pm(m.get("is_500_mean"), m.get("is_500_std")), _pm(m.get("is_mean"), m.get("is_std")), m.get("n"), m.get("fid"),
-           kid, m.get("precision"), m.get("recall"), m.get("density"), m.get("coverage"), m.get("modes"), m.get("class_kl")]
-    if with_original:
-        row.insert(1, f"{original['is_mean']:.2f} ± {original['is_std']:.2f} ({original['n']:,})" if original else "")
-    return row
+SECTIONS = {"comparison": "Quantitative and qualitative comparison", "vae": "Variational autoencoder", "gan": "GAN"}
+HEADERS = (
+    "samples",
+    "IS, n = 500",
+    "IS, n = N",
+    "N",
+    "FID",
+    "KID ×10³",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "modes ≥ 1 %",
+    "class-KL",
+)
 
 
-def _done(state: dict) -> list[tuple[str, dict, dict]]:
-    """(name, stage state, result) of every finished stage, in the order they ran."""
-    return [(name, s, s.get("result") or {}) for name, s in state.get("stages", {}).items() if s.get("status") == "done"]
+def stage_seconds(state: StudyState) -> float:
+    """The units' wall time summed: the study's time, also when it ran over several (resumed) calls."""
+    return sum(r.seconds for r in state.units.values())
 
 
-def _blocks(out: Path, result: dict) -> list[tuple]:
-    blocks: list[tuple] = []
-    for b in result.get("blocks", []):
-        if "fig" in b and (out / b["fig"]).is_file():
-            blocks.append(("fig", out / b["fig"], b["caption"]))
-        elif "table" in b:
-            blocks.append(("table", b["table"]["headers"], b["table"]["rows"]))
-        elif "text" in b:
-            blocks.append(("p", b["text"]))
-    return blocks
-
-
-def first_sentence(text: str) -> str:
-    """Up to the first full stop followed by a space (not the one inside "0.98")."""
-    return re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0].rstrip(".:;")
-
-
-def stage_seconds(state: dict) -> float:
-    """The stages' wall time summed: the study's time, also when it ran over several (resumed) sessions."""
-    return sum(float(s.get("seconds") or 0.0) for s in state.get("stages", {}).values())
-
-
-def _header(state: dict) -> list[tuple]:
-    env, info = state.get("environment", {}), describe(state.get("dataset", "mnist"))
-    ev = next((r.get("text") for n, _, r in _done(state) if n == "evaluator"), "the dataset's evaluator (not loaded)")
+def _header(state: StudyState, records: Sequence[UnitRecord], info: DatasetInfo) -> list[Block]:
+    env = state.environment
+    ev = next((r.result.evaluator.text for r in records if r.done and r.result.evaluator), "the dataset's evaluator")
+    n_seeds = len(state.seeds)
+    seeds = f"seed {state.seeds[0]}" if n_seeds == 1 else f"{n_seeds} training seeds ({seed_words(state.seeds)})"
     return [
-        ("h1", f"mnistgen study report: {info.title}"),
-        ("p", f"Dataset **{info.title}** ({state.get('data_info', {}).get('source', '?')}), profile **{state.get('profile')}**, "
-              f"seed {state.get('seed')}, {stage_seconds(state) / 60:.1f} min of stage wall time on {env.get('cpu', '?')} "
-              f"({env.get('torch_threads', '?')} threads, flags: {env.get('cpu_flags', '?')}; device {env.get('device', '?')}, fp32)."),
-        ("p", f"Every model is scored on N = {state.get('n'):,} samples by {ev}: its softmax gives the Inception Score "
-              "(maximum 10; the images in a seeded random order before the 10 splits) and the class coverage, its feature "
-              "layer FID, KID, precision/recall (k = 3) and density/coverage (k = 5) against the test split. KID is unbiased, "
-              "so a value slightly below 0 means no detectable difference. The original study is described in "
-              "`docs/original-study.md` of the mnistgen repository."),
+        Heading(1, f"mnistgen study report: {info.title}"),
+        Text(
+            f"Dataset **{info.title}** ({state.data_info.get('source', '?')}), profile **{state.profile}**, {seeds}, "
+            f"{state.threads} threads per unit, {state.kernels} kernels; {stage_seconds(state) / 60:.1f} min of unit "
+            f"wall time on {env.get('cpu', '?')} (flags: {env.get('cpu_flags', '?')}; device {env.get('device', '?')}, "
+            "fp32)."
+        ),
+        Text(
+            f"Every model is scored on N = {state.n:,} samples by {ev}: its softmax gives the Inception Score "
+            "(maximum 10; the images in a seeded random order before the 10 splits) and the class coverage, its "
+            "feature layer FID, KID, precision/recall (k = 3) and density/coverage (k = 5) against the test split. KID "
+            "is unbiased, so a value slightly below 0 means no detectable difference. The original study is described "
+            "in `docs/original-study.md` of the mnistgen repository."
+        ),
     ]
 
 
-def _comparison_table(state: dict, original: dict | None) -> list[tuple]:
-    rows = [metrics_row(r["row"]["label"], r["metrics"], (original or {}).get(r["row"].get("original")), original is not None)
-            for _, _, r in _done(state) if "metrics" in r and "row" in r]
-    headers = HEADERS[:1] + (["original IS (n)"] if original else []) + HEADERS[1:]
-    note = ("The original study's Inception Score (mean ± std over 10 splits, on MNIST) beside ours. " if original else
-            "The original study measured MNIST only, so no original figures stand beside these. ")
-    return [("p", note + "IS falls with fewer samples per split, so it is given at the original's n = 500 and at N. Lower "
-                  "FID, KID and class-KL are better; precision and density measure fidelity, recall and coverage diversity."),
-            ("table", headers, rows)]
+def _cell(m: ModelResult) -> list[Any]:
+    s = m.scores
+    return [
+        f"{s.is_500_mean:.2f} ± {s.is_500_std:.2f}",
+        f"{s.is_mean:.2f} ± {s.is_std:.2f}",
+        s.n,
+        s.fid,
+        f"{1e3 * s.kid_mean:.2f} ± {1e3 * s.kid_std:.2f}",
+        s.precision,
+        s.recall,
+        s.density,
+        s.coverage,
+        s.modes,
+        s.class_kl,
+    ]
 
 
-def _histogram_table(state: dict, classes: tuple[str, ...]) -> list[tuple]:
-    """Per scored model, the share of its samples the classifier puts in each class."""
-    rows = [[r["row"]["label"], *(f"{100 * h:.1f}" for h in r["metrics"]["class_histogram"])]
-            for _, _, r in _done(state) if "class_histogram" in r.get("metrics", {}) and "row" in r]
-    return [("p", "Where the samples land: the share (%) of each model's samples that the classifier assigns to each class."),
-            ("table", ["samples", *classes], rows)] if rows else []
+def _spread_cells(per_seed: dict[int, ModelResult]) -> list[Any]:
+    sp = score_spreads(per_seed)
+    first = next(iter(per_seed.values())).scores
+    kid = sp["kid_mean"]
+    kid_words = f"{1e3 * kid.mean:.2f}" + (f" ± {1e3 * kid.ci95:.2f}" if kid.ci95 is not None else "")
+    return [
+        sp["is_500_mean"].words(),
+        sp["is_mean"].words(),
+        first.n,
+        sp["fid"].words(),
+        kid_words,
+        *(sp[k].words(3) for k in ("precision", "recall", "density", "coverage")),
+        sp["modes"].words(1),
+        sp["class_kl"].words(3),
+    ]
 
 
-def _work_table(state: dict) -> tuple:
+def _comparison(state: StudyState, records: Sequence[UnitRecord], info: DatasetInfo) -> list[Block]:
+    by_model, original = models(records), info.original
     rows = []
-    for name, s in state.get("stages", {}).items():
-        r = s.get("result") or {}
-        w = r.get("work") or {}
-        decoder = f"; then the decoder alone, {w['decoder_images']:,} images" if w.get("decoder_images") else ""
-        work = (f"{w['epochs']} of ≤ {w['max_epochs']} epochs (best {w['best_epoch']}), {w['images']:,} images{decoder}" if "epochs" in w
-                else f"{w['steps']:,} generator steps, {w['images']:,} images (D: {w['real_images']:,} real)" if "steps" in w else "")
-        note = s.get("error") or s.get("reason") or ("cut short by the --minutes cap" if r.get("cut_short") else "")
-        rows.append([name, s.get("status"), work, round(s.get("seconds", 0) or 0, 1), note])
-    return ("table", ["stage", "status", "work done", "wall s", "note"], rows)
+    for per_seed in by_model.values():
+        m = next(iter(per_seed.values()))
+        cells = _cell(m) if len(state.seeds) == 1 else _spread_cells(per_seed)
+        orig = (original or {}).get(m.original or "")
+        extra = [f"{orig['is_mean']:.2f} ± {orig['is_std']:.2f} ({orig['n']:,})" if orig else ""] if original else []
+        rows.append((m.label, *extra, *cells))
+    headers = HEADERS[:1] + (("original IS (n)",) if original else ()) + HEADERS[1:]
+    note = (
+        "The original study's Inception Score (mean ± std over 10 splits, on MNIST) beside ours. "
+        if original
+        else "The original study measured MNIST only, so no original figures stand beside these. "
+    )
+    if len(state.seeds) > 1:
+        how = (
+            f"Each score is the mean over {len(state.seeds)} training seeds ± the half-width of its 95 % confidence "
+            "interval (Student's t); the per-seed values are in the appendix. "
+        )
+    else:
+        how = "One training seed: no interval over seeds (IS and KID carry their spread over splits and subsets). "
+    text = (
+        "IS falls with fewer samples per split, so it is given at the original's n = 500 and at N. Lower FID, KID "
+        "and class-KL are better; precision and density measure fidelity, recall and coverage diversity."
+    )
+    return [Text(note + how + text), Table(headers, tuple(rows))] + _histograms(by_model, info)
 
 
-def build_blocks(out: Path, state: dict) -> list[tuple]:
-    done, info = _done(state), describe(state.get("dataset", "mnist"))
-    blocks = (_header(state) + [("h2", SECTIONS["comparison"])] + _comparison_table(state, info.original)
-              + _histogram_table(state, info.classes))
-    for key, heading in SECTIONS.items():
-        section = [b for _, s, r in done if s.get("section") == key for b in _blocks(out, r)]
-        if key != "comparison" and section:
-            blocks.append(("h2", heading))
-        blocks += section
-    env = state.get("environment", {})
-    blocks += [("h2", "4. Work, time and environment"), _work_table(state),
-               ("table", ["what", "value"], [[k, v] for k, v in env.items()])]
-    return blocks
+def _histograms(by_model: dict[str, dict[int, ModelResult]], info: DatasetInfo) -> list[Block]:
+    rows = []
+    for per_seed in by_model.values():
+        hists = [m.scores.class_histogram for m in per_seed.values()]
+        mean = [sum(h[k] for h in hists) / len(hists) for k in range(len(hists[0]))]
+        rows.append((next(iter(per_seed.values())).label, *(f"{100 * h:.1f}" for h in mean)))
+    if not rows:
+        return []
+    return [
+        Text(
+            "Where the samples land: the share (%) of each model's samples that the classifier assigns to each "
+            "class (averaged over the seeds)."
+        ),
+        Table(("samples", *info.classes), tuple(rows)),
+    ]
+
+
+def _phenomena(state: StudyState, found: list[Tally]) -> list[Block]:
+    if not found:
+        return []
+    seeds = list(state.seeds)
+    rows = tuple((t.title, t.words(), *(t.per_seed[s][1] if s in t.per_seed else "–" for s in seeds)) for t in found)
+    intro = (
+        "Each phenomenon of the original study, asked of every training seed: in how many it holds, and what each "
+        "seed showed. The figures below come from the first seed; their captions say how many seeds agree."
+    )
+    return [
+        Heading(2, "Phenomena across seeds"),
+        Text(intro),
+        Table(("phenomenon", "holds in", *(f"seed {s}" for s in seeds)), rows),
+    ]
+
+
+def _with_tally(block: Block, found: list[Tally], seed: int, n_seeds: int) -> Block:
+    if not isinstance(block, Figure) or n_seeds == 1:
+        return block
+    agree = " ".join(tally_sentence(t) for t in shown_by(block.shows, found)) if block.shows else ""
+    return Figure(block.path, f"Seed {seed}: {block.caption}" + (f" {agree}" if agree else ""), block.shows)
+
+
+def _section_blocks(
+    state: StudyState, records: Sequence[UnitRecord], found: list[Tally], key: str, section_of: dict[str, str]
+) -> list[Block]:
+    first = state.seeds[0]
+    return [
+        _with_tally(b, found, first, len(state.seeds))
+        for r in records
+        if r.seed == first and r.done and section_of.get(r.stage) == key
+        for b in r.result.blocks
+    ]  # type: ignore
+
+
+def _work_table(records: Sequence[UnitRecord]) -> Table:
+    rows = []
+    for r in records:
+        m = r.result.model if r.done else None  # type: ignore[union-attr]
+        work = m.work.detail if m is not None and m.work is not None else (r.result.note if r.done else "")  # type: ignore
+        cut = m is not None and m.work is not None and m.work.cut_short
+        note = r.error or ("cut short by the --minutes cap" if cut else "")
+        rows.append((r.stage, r.seed, r.status, work, round(r.seconds, 1), note))
+    return Table(("stage", "seed", "status", "work done", "wall s", "note"), tuple(rows))
+
+
+def _appendix(state: StudyState, records: Sequence[UnitRecord]) -> list[Block]:
+    if len(state.seeds) < 2:
+        return []
+    keys = ("is_mean", "fid", "precision", "recall", "coverage", "modes")
+    rows = tuple(
+        (m.label, seed, *(getattr(m.scores, k) for k in keys))
+        for per_seed in models(records).values()
+        for seed, m in per_seed.items()
+    )
+    return [
+        Heading(2, "Appendix: scores per seed"),
+        Table(("samples", "seed", "IS, n = N", "FID", "precision", "recall", "coverage", "modes ≥ 1 %"), rows),
+    ]
+
+
+def build_blocks(state: StudyState, records: Sequence[UnitRecord], section_of: dict[str, str]) -> list[Block]:
+    info = describe(state.dataset)
+    found = tallies(records, info)
+    blocks = _header(state, records, info) + [Heading(2, SECTIONS["comparison"])] + _comparison(state, records, info)
+    blocks += _section_blocks(state, records, found, "comparison", section_of) + _phenomena(state, found)
+    for key in ("vae", "gan"):
+        section = _section_blocks(state, records, found, key, section_of)
+        blocks += [Heading(2, SECTIONS[key]), *section] if section else []
+    env_rows = tuple((k, v) for k, v in state.environment.items())
+    blocks += [Heading(2, "Work, time and environment"), _work_table(records), Table(("what", "value"), env_rows)]
+    return blocks + _appendix(state, records)

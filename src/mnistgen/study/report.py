@@ -1,8 +1,7 @@
 """The study's outputs: ``metrics.json``, ``report.md`` and a self-contained ``report.html``.
 
-The report is built once as a list of blocks (headings, paragraphs, tables, figures) and rendered
-to Markdown (figures linked relatively) and to HTML (figures embedded as base64, so the one file can
-be shared).
+The report is built once as a list of typed blocks (headings, paragraphs, tables, figures) and rendered to Markdown
+(figures linked relatively) and to HTML (figures embedded as base64, so the one file can be shared).
 """
 
 from __future__ import annotations
@@ -10,39 +9,70 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mnistgen.datasets import describe
 from mnistgen.rundir import atomic_write, write_json
-from mnistgen.study.content import build_blocks, first_sentence
+from mnistgen.study.aggregate import models, score_spreads, tallies
+from mnistgen.study.content import build_blocks
+from mnistgen.study.results import Block, Figure, Heading, Table, Text, UnitRecord, encode
+from mnistgen.study.state import StudyState
 
-METRIC_KEYS = ("is_mean", "is_std", "is_500_mean", "is_500_std", "n", "n_500", "fid", "kid_mean", "kid_std", "precision",
-               "recall", "density", "coverage", "modes", "class_kl", "max_prob", "class_histogram")
+METRICS_VERSION = 2
 
 
-def collect_metrics(state: dict[str, Any]) -> dict[str, Any]:
-    """The content of ``metrics.json``: the evaluator's identity, then one entry per scored model plus ``real`` — scores,
-    the work done and whether a --minutes cap cut it short. No timings: the same seed gives the same file."""
-    out: dict[str, Any] = {}
-    for name, stage in state.get("stages", {}).items():
-        result = stage.get("result") or {}
-        if stage.get("status") != "done":
-            continue
-        if "identity" in result:
-            out["evaluator"] = result["identity"]
-        if "metrics" in result:
-            out[name] = {"kind": name.split("-", 1)[0], "run_dir": result.get("run_dir"), "preset": result.get("preset"),
-                         "work": result.get("work"), "cut_short": bool(result.get("cut_short"))} | {
-                k: result["metrics"][k] for k in METRIC_KEYS if k in result["metrics"]}
+def collect_metrics(state: StudyState, records: Sequence[UnitRecord]) -> dict[str, Any]:
+    """The content of ``metrics.json``: what the study is, the evaluator's identity, then per scored model its scores
+    per seed (with the work done and whether a --minutes cap cut it short) and their mean and 95 % interval, and per
+    phenomenon its outcome per seed. No timings: the same seeds give the same file."""
+    evaluator = next((r.result.evaluator.identity for r in records if r.done and r.result.evaluator), None)
+    out: dict[str, Any] = {
+        "version": METRICS_VERSION,
+        "profile": state.profile,
+        "dataset": state.dataset,
+        "seeds": list(state.seeds),
+        "threads": state.threads,
+        "kernels": state.kernels,
+        "evaluator": evaluator,
+        "models": {},
+        "phenomena": {},
+    }
+    for name, per_seed in models(records).items():
+        first = next(iter(per_seed.values()))
+        spreads = score_spreads(per_seed)
+        out["models"][name] = {
+            "kind": first.kind,
+            "label": first.label,
+            "preset": first.preset,
+            "mean": {k: s.mean for k, s in spreads.items()},
+            "ci95": {k: s.ci95 for k, s in spreads.items()},
+            "per_seed": {
+                str(seed): {
+                    "run_dir": f"seed-{seed}/{m.run_dir}" if m.run_dir else None,
+                    "work": dict(m.work.counts) if m.work else None,
+                    "cut_short": bool(m.work and m.work.cut_short),
+                }
+                | m.scores.values()
+                for seed, m in per_seed.items()
+            },
+        }
+    for t in tallies(records, describe(state.dataset)):
+        out["phenomena"][t.claim.key] = {
+            "claim": t.title,
+            "holds": t.k,
+            "of": t.n,
+            "per_seed": {str(s): {"holds": h, "outcome": w} for s, (h, w) in t.per_seed.items()},
+        }
     return out
-
-
-# ------------------------------------------------------------------------- rendering
 
 
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
     if isinstance(value, int):
@@ -50,52 +80,33 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def render_markdown(blocks: list[tuple], out: Path) -> str:
+def first_sentence(text: str) -> str:
+    """Up to the first full stop followed by a space (not the one inside "0.98")."""
+    return re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0].rstrip(".:;")
+
+
+def render_markdown(blocks: Sequence[Block]) -> str:
     lines: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + block[1], ""]
-        elif kind == "p":
-            lines += [block[1], ""]
-        elif kind == "table":
-            headers, rows = block[1], block[2]
-            lines.append("| " + " | ".join(headers) + " |")
-            lines.append("|" + "---|" * len(headers))
-            lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
-            lines.append("")
-        elif kind == "fig":
-            path, caption = Path(block[1]), block[2]
-            lines += [f"![{first_sentence(caption)}]({path.relative_to(out).as_posix()})", "", f"*{caption}*", ""]
+    for b in blocks:
+        if isinstance(b, Heading):
+            lines += ["#" * b.level + " " + b.text, ""]
+        elif isinstance(b, Text):
+            lines += [b.text, ""]
+        elif isinstance(b, Table):
+            lines += ["| " + " | ".join(b.headers) + " |", "|" + "---|" * len(b.headers)]
+            lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in b.rows] + [""]
+        elif isinstance(b, Figure):
+            lines += [f"![{first_sentence(b.caption)}]({b.path})", "", f"*{b.caption}*", ""]
     return "\n".join(lines)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
-th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0}
-figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.9em;color:#444;margin-top:.4em}"""
-
-
-def render_html(blocks: list[tuple], out: Path, title: str) -> str:
-    body: list[str] = []
-    for block in blocks:
-        kind = block[0]
-        if kind in ("h1", "h2", "h3"):
-            body.append(f"<{kind}>{html.escape(block[1])}</{kind}>")
-        elif kind == "p":
-            body.append(f"<p>{_inline(block[1])}</p>")
-        elif kind == "table":
-            head = "".join(f"<th>{html.escape(h)}</th>" for h in block[1])
-            rows = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in block[2])
-            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
-        elif kind == "fig":
-            path, caption = Path(block[1]), block[2]
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            alt = html.escape(first_sentence(caption))
-            body.append(f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
-                        f"<figcaption>{_inline(caption)}</figcaption></figure>")
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}"
+    "table{border-collapse:collapse;margin:1em 0;font-size:.9em}"
+    "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}th{background:#f2f2f2}"
+    "td:first-child,th:first-child{text-align:left}figure{margin:1.5em 0}"
+    "figure img{max-width:100%;border:1px solid #ddd}figcaption{font-size:.9em;color:#444;margin-top:.4em}"
+)
 
 
 def _inline(text: str) -> str:
@@ -105,13 +116,40 @@ def _inline(text: str) -> str:
     return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
 
 
-def write_report(out: Path, state: dict[str, Any]) -> dict[str, Path]:
+def render_html(blocks: Sequence[Block], out: Path, title: str) -> str:
+    body: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            body.append(f"<h{b.level}>{html.escape(b.text)}</h{b.level}>")
+        elif isinstance(b, Text):
+            body.append(f"<p>{_inline(b.text)}</p>")
+        elif isinstance(b, Table):
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in b.headers)
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in b.rows
+            )
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif isinstance(b, Figure) and (out / b.path).is_file():
+            data = base64.b64encode((out / b.path).read_bytes()).decode("ascii")
+            body.append(
+                f'<figure><img alt="{html.escape(first_sentence(b.caption))}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{_inline(b.caption)}</figcaption></figure>"
+            )
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def write_report(
+    out: Path, state: StudyState, records: Sequence[UnitRecord], section_of: dict[str, str]
+) -> dict[str, Path]:
     """Write metrics.json, report.md and report.html into the study directory ``out``."""
-    metrics = collect_metrics(state)
-    write_json(out / "metrics.json", metrics)
-    blocks = build_blocks(out, state)
-    md = render_markdown(blocks, out)
-    page = render_html(blocks, out, "mnistgen study report")
+    write_json(out / "metrics.json", encode(collect_metrics(state, records)))
+    blocks = [
+        b for b in build_blocks(state, records, section_of) if not isinstance(b, Figure) or (out / b.path).is_file()
+    ]
+    md, page = render_markdown(blocks), render_html(blocks, out, "mnistgen study report")
     atomic_write(out / "report.md", lambda fh: fh.write(md), mode="w")
     atomic_write(out / "report.html", lambda fh: fh.write(page), mode="w")
     return {"metrics": out / "metrics.json", "markdown": out / "report.md", "html": out / "report.html"}

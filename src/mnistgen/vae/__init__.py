@@ -14,9 +14,10 @@ from mnistgen.config import pick_preset
 from mnistgen.family import Option
 from mnistgen.vae.config import BUDGET_KEYS, KIND, PRESETS, SCHEDULES, VAEModelConfig, VAERunConfig, VAETrainConfig
 from mnistgen.vae.figures import make_figures
-from mnistgen.vae.model import VAE
-from mnistgen.vae.sampler import build_model, load_config, load_model, load_sampler
 from mnistgen.vae.loss import evaluate
+from mnistgen.vae.model import VAE
+from mnistgen.vae.run import open_trained, trained_run, vae_work
+from mnistgen.vae.sampler import build_model, load_config, load_model, load_sampler, sampler_of
 from mnistgen.vae.training import EarlyStopping, lr_at, train
 
 
@@ -34,16 +35,42 @@ class VAEFamily:
     presets = PRESETS
     default_preset = "conv"
     options: tuple[Option, ...] = ()
-    budgets = (Option("--epochs", BUDGET_KEYS[0], "maximum number of epochs (default: the preset's)", int),
-               Option("--minutes", BUDGET_KEYS[1], "optional wall-clock cap in minutes; stops between epochs (0 = none)", float))
+    budgets = (
+        Option("--epochs", BUDGET_KEYS[0], "maximum number of epochs (default: the preset's)", int),
+        Option(
+            "--minutes", BUDGET_KEYS[1], "optional wall-clock cap in minutes; stops between epochs (0 = none)", float
+        ),
+    )
     configure = staticmethod(configure)
     train = staticmethod(train)
     load_config = staticmethod(load_config)
-    load_sampler = staticmethod(load_sampler)
+    open = staticmethod(open_trained)
     make_figures = staticmethod(make_figures)
 
 
 FAMILY = VAEFamily()
 
-__all__ = ["FAMILY", "KIND", "PRESETS", "SCHEDULES", "VAE", "EarlyStopping", "VAEModelConfig", "VAERunConfig", "VAETrainConfig",
-           "build_model", "configure", "evaluate", "load_config", "load_model", "load_sampler", "lr_at", "make_figures", "train"]
+__all__ = [
+    "FAMILY",
+    "KIND",
+    "PRESETS",
+    "SCHEDULES",
+    "VAE",
+    "EarlyStopping",
+    "VAEModelConfig",
+    "VAERunConfig",
+    "VAETrainConfig",
+    "build_model",
+    "configure",
+    "evaluate",
+    "load_config",
+    "load_model",
+    "load_sampler",
+    "lr_at",
+    "make_figures",
+    "open_trained",
+    "sampler_of",
+    "train",
+    "trained_run",
+    "vae_work",
+]

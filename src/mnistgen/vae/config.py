@@ -23,8 +23,10 @@ class VAEModelConfig:
     latent_dim: int = 8
     channels: int = 32  # conv: base channel count (encoder c, 2c; decoder 2c, c, c/2)
     hidden: int = 256  # seed: LSTM hidden size; conv: dense layer width
-    prior_components: int = 0  # > 0: after training, fit a mixture of this many full-covariance Gaussians to the codes and sample from it
-    init: str = "torch"  # torch (PyTorch's defaults) | keras (glorot-uniform kernels, orthogonal recurrent ones, zero biases)
+    # > 0: after training, fit a mixture of this many full-covariance Gaussians to the codes and sample from it
+    prior_components: int = 0
+    # torch (PyTorch's defaults) | keras (glorot-uniform kernels, orthogonal recurrent ones, zero biases)
+    init: str = "torch"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -48,30 +50,44 @@ class VAETrainConfig:
     warmup_epochs: float = 0.0  # KL warm-up: its weight rises linearly 0 -> 1 over this many epochs
     free_bits: float = 0.0  # > 0: each latent dimension's batch-mean KL is optimised only above this many nats
     warm_start: str = ""  # a VAE run directory: start from the weights of its best checkpoint that fit this model ...
-    warm_plane: int = 0  # ... and, from a larger latent, on its principal plane, fitted to this many training images (0 = off)
+    # ... and, from a larger latent, on its principal plane, fitted to this many training images (0 = off)
+    warm_plane: int = 0
     mmd: float = 0.0  # weight of MMD(aggregate q(z), N(0, I)) added to the loss (InfoVAE); 0 = plain VAE
     patience: int = 4  # early stopping: epochs without a better validation loss
     min_delta: float = 0.0  # an improvement must beat the best by more than this
     max_minutes: float = 0.0  # wall-clock budget for this call (0 = none); stops between epochs
     channels_last: bool = True  # faster convolutions on CPU
-    prior_iterations: int = 40  # at most this many EM iterations of the mixture prior (only when model.prior_components > 0) ...
+    # at most this many EM iterations of the mixture prior (only when model.prior_components > 0) ...
+    prior_iterations: int = 40
     prior_max_codes: int = 10_000  # ... fitted to at most this many training codes (a seeded random subset)
-    decoder_epochs: int = 0  # > 0: then train the decoder alone this many passes on the frozen encoder's posteriors (vae/refine.py) ...
+    # > 0: then train the decoder alone this many passes on the frozen encoder's posteriors (vae/refine.py) ...
+    decoder_epochs: int = 0
     decoder_images: int = 0  # ... of this many training images, a seeded draw (0 = all of them) ...
     decoder_lr: float = 1e-2  # ... with Adam, one-cycle to this peak learning rate
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.epoch_images < 0 or self.warm_plane < 0:
-            raise MnistgenError("train.epochs, train.batch_size and train.lr must be positive, "
-                                "train.epoch_images and train.warm_plane >= 0")
+            raise MnistgenError(
+                "train.epochs, train.batch_size and train.lr must be positive, "
+                "train.epoch_images and train.warm_plane >= 0"
+            )
         if self.schedule not in SCHEDULES:
             raise MnistgenError(f"unknown train.schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
         if self.prior_iterations < 1 or self.prior_max_codes < 1:
             raise MnistgenError("train.prior_iterations and train.prior_max_codes must be positive")
         if self.decoder_epochs < 0 or self.decoder_images < 0 or self.decoder_lr <= 0:
             raise MnistgenError("train.decoder_epochs and train.decoder_images must be >= 0, train.decoder_lr > 0")
-        if self.beta < 0 or self.warmup_epochs < 0 or self.mmd < 0 or self.patience < 1 or self.max_minutes < 0 or self.free_bits < 0:
-            raise MnistgenError("train.beta, train.warmup_epochs, train.mmd and train.max_minutes must be >= 0, train.patience >= 1")
+        if (
+            self.beta < 0
+            or self.warmup_epochs < 0
+            or self.mmd < 0
+            or self.patience < 1
+            or self.max_minutes < 0
+            or self.free_bits < 0
+        ):
+            raise MnistgenError(
+                "train.beta, train.warmup_epochs, train.mmd and train.max_minutes must be >= 0, train.patience >= 1"
+            )
 
 
 @dataclass(frozen=True)
@@ -85,26 +101,42 @@ class VAERunConfig:
 _SEED_MODEL = VAEModelConfig(arch="seed", latent_dim=10, hidden=256)
 _SEED_TRAIN = VAETrainConfig(epochs=8, batch_size=128, lr=3e-3, beta=1.0, channels_last=False)
 PRESETS: dict[str, VAERunConfig] = {
-    # The table's networks at a constant lr 1e-2 on a fresh draw of 5,000 training images per epoch, until early stopping
-    # ends the run (patience 4, at most 60 epochs: seed 0 stops at 31, seed 1 at 44); then the decoder alone, 10 passes
-    # over 20,000 training images on the frozen encoder's posteriors (vae/refine.py: IS 7.3 -> 8.1 for ~20 s), and the
-    # ex-post mixture prior (bench/RESULTS.md).
-    "seed": VAERunConfig(data=DataConfig(val_size=2000), model=replace(_SEED_MODEL, prior_components=100),
-                         train=replace(_SEED_TRAIN, epochs=60, epoch_images=5000, lr=1e-2, schedule="constant", beta=0.5,
-                                       decoder_epochs=10, decoder_images=20_000)),
-    # The same networks with a 2-D code, for the latent map. Trained alone they need many epochs before the decoder uses
-    # the code; the study starts them from the 10-D model (train.warm_start: every weight that fits; the head to mu and
-    # the decoder's first layer set to the 10-D model's principal plane, fitted to 5,000 training images; the head to
-    # log var fresh), after which 5 epochs of 18,000 images draw a map; then the decoder alone, 10 passes over them. With
-    # both decoders refined (this one, and the 10-D one it starts from) the map's k-NN went 0.68 -> 0.72, the samples'
-    # classes 7 -> 9 and IS 4.2 -> 6.0, and 5 joint epochs draw the same map as 7 did (seeds 0 and 1, bench/RESULTS.md).
-    "seed-2d": VAERunConfig(data=DataConfig(limit=20000, val_size=2000), model=replace(_SEED_MODEL, latent_dim=2, prior_components=50),
-                            train=replace(_SEED_TRAIN, epochs=5, lr=5e-3, beta=0.5, warm_plane=5000, decoder_epochs=10)),
+    # The table's networks at a constant lr 1e-2 on a fresh draw of 5,000 training images per epoch, until early
+    # stopping ends the run (patience 4, at most 60 epochs); then the decoder alone, 10 passes over 20,000 training
+    # images on the frozen encoder's posteriors (vae/refine.py: IS 7.3 -> 8.1 for ~20 s), and the ex-post mixture
+    # prior (bench/RESULTS.md).
+    "seed": VAERunConfig(
+        data=DataConfig(val_size=2000),
+        model=replace(_SEED_MODEL, prior_components=100),
+        train=replace(
+            _SEED_TRAIN,
+            epochs=60,
+            epoch_images=5000,
+            lr=1e-2,
+            schedule="constant",
+            beta=0.5,
+            decoder_epochs=10,
+            decoder_images=20_000,
+        ),
+    ),
+    # The same networks with a 2-D code, for the latent map. Trained alone they need many epochs before the decoder
+    # uses the code; the study starts them from the 10-D model (train.warm_start: every weight that fits; the head to
+    # mu and the decoder's first layer set to the 10-D model's principal plane, fitted to 5,000 training images; the
+    # head to log var fresh), after which 5 epochs of 18,000 images draw a map; then the decoder alone, 10 passes over
+    # them. With both decoders refined (this one, and the 10-D one it starts from) the map's k-NN went 0.68 -> 0.72,
+    # the samples' classes 7 -> 9 and IS 4.2 -> 6.0 (bench/RESULTS.md).
+    "seed-2d": VAERunConfig(
+        data=DataConfig(limit=20000, val_size=2000),
+        model=replace(_SEED_MODEL, latent_dim=2, prior_components=50),
+        train=replace(_SEED_TRAIN, epochs=5, lr=5e-3, beta=0.5, warm_plane=5000, decoder_epochs=10),
+    ),
     # Sharp reconstructions (latent 32, beta 0.1: the KL term weighs little, the ex-post mixture prior below is what
-    # samples are drawn from; latent 16 / beta 0.5 -> latent 32 / beta 0.1: FID 3.5 -> 1.9, recall 0.36 -> 0.64 at IS
-    # 9.5, seeds 0 and 1, bench/RESULTS.md): 2 joint epochs, then the decoder alone, 3 passes over 20,000 training images
-    # (better on every score than a third joint epoch, in no more time), then a 200-component full-covariance mixture
-    # prior fitted to the codes of 50,000 training images (fewer codes leave the density under-fitted).
-    "conv": VAERunConfig(model=VAEModelConfig(latent_dim=32, prior_components=200),
-                         train=VAETrainConfig(epochs=2, beta=0.1, prior_max_codes=50_000, decoder_epochs=3, decoder_images=20_000)),
+    # samples are drawn from; latent 16 / beta 0.5 -> latent 32 / beta 0.1: FID 3.5 -> 1.9, recall 0.36 -> 0.64 at
+    # IS 9.5, bench/RESULTS.md): 2 joint epochs, then the decoder alone, 3 passes over 20,000 training images (better
+    # on every score than a third joint epoch, in no more time), then a 200-component full-covariance mixture prior
+    # fitted to the codes of 50,000 training images (fewer codes leave the density under-fitted).
+    "conv": VAERunConfig(
+        model=VAEModelConfig(latent_dim=32, prior_components=200),
+        train=VAETrainConfig(epochs=2, beta=0.1, prior_max_codes=50_000, decoder_epochs=3, decoder_images=20_000),
+    ),
 }

@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from mnistgen.errors import MnistgenError
 from mnistgen.vae.model import VAE
 
-
 CURVES = ("loss", "recon", "kl")  # the terms recorded per epoch
 
 
@@ -33,7 +32,9 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
 def reconstruction_bce(output: torch.Tensor, target: torch.Tensor, *, logits: bool = True) -> torch.Tensor:
     """Per-image BCE summed over pixels, (B,). ``output`` are logits (stable) or probabilities in [0, 1]."""
     if output.shape != target.shape:
-        raise MnistgenError(f"reconstruction shape {tuple(output.shape)} does not match the input {tuple(target.shape)}")
+        raise MnistgenError(
+            f"reconstruction shape {tuple(output.shape)} does not match the input {tuple(target.shape)}"
+        )
     if logits:
         per_pixel = F.binary_cross_entropy_with_logits(output, target, reduction="none")
     else:
@@ -92,7 +93,9 @@ def mmd_to_standard_normal(z: torch.Tensor, generator: torch.Generator | None = 
 
 
 @torch.no_grad()
-def evaluate(model: VAE, images: torch.Tensor, beta: float, gen: torch.Generator, device: torch.device, batch: int = 1000) -> dict[str, float]:
+def evaluate(
+    model: VAE, images: torch.Tensor, beta: float, gen: torch.Generator, device: torch.device, batch: int = 1000
+) -> dict[str, float]:
     """Mean combined loss (recon + beta*KL), reconstruction and KL per image over ``images``."""
     model.eval()
     sums = dict.fromkeys(CURVES, 0.0)

@@ -60,14 +60,20 @@ class SeedDecoder(nn.Module):
         super().__init__()
         self.latent_dim = latent_dim
         self.dense = nn.Sequential(
-            nn.Linear(latent_dim, 16), nn.LeakyReLU(0.2),  # (B, 16)
-            nn.Linear(16, 64), nn.LeakyReLU(0.2),  # (B, 64)
-            nn.Linear(64, 128), nn.LeakyReLU(0.2),  # (B, 128)
+            nn.Linear(latent_dim, 16),
+            nn.LeakyReLU(0.2),  # (B, 16)
+            nn.Linear(16, 64),
+            nn.LeakyReLU(0.2),  # (B, 64)
+            nn.Linear(64, 128),
+            nn.LeakyReLU(0.2),  # (B, 128)
         )
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(8, 8, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, 8, 8, 8)
-            nn.ConvTranspose2d(8, 4, kernel_size=5, stride=1, padding=0), nn.LeakyReLU(0.2),  # (B, 4, 12, 12)
-            nn.ConvTranspose2d(4, 2, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, 2, 24, 24)
+            nn.ConvTranspose2d(8, 8, kernel_size=4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),  # (B, 8, 8, 8)
+            nn.ConvTranspose2d(8, 4, kernel_size=5, stride=1, padding=0),
+            nn.LeakyReLU(0.2),  # (B, 4, 12, 12)
+            nn.ConvTranspose2d(4, 2, kernel_size=4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),  # (B, 2, 24, 24)
             nn.ConvTranspose2d(2, 1, kernel_size=5, stride=1, padding=0),  # (B, 1, 28, 28), sigmoid in forward
         )
 
@@ -95,7 +101,8 @@ class ConvEncoder(nn.Module):
             _block(1, c),  # (B, c, 14, 14)
             _block(c, 2 * c),  # (B, 2c, 7, 7)
             nn.Flatten(),  # (B, 2c*49)
-            nn.Linear(2 * c * 49, hidden), nn.GELU(),  # (B, hidden)
+            nn.Linear(2 * c * 49, hidden),
+            nn.GELU(),  # (B, hidden)
         )
         self.mu = nn.Linear(hidden, latent_dim)  # (B, d)
         self.logvar = nn.Linear(hidden, latent_dim)  # (B, d)
@@ -112,8 +119,11 @@ class ConvDecoder(nn.Module):
         c = channels
         self.c = c
         self.dense = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.GELU(),  # (B, hidden)
-            nn.Linear(hidden, 2 * c * 49, bias=False), nn.BatchNorm1d(2 * c * 49), nn.GELU(),  # (B, 2c*49)
+            nn.Linear(latent_dim, hidden),
+            nn.GELU(),  # (B, hidden)
+            nn.Linear(hidden, 2 * c * 49, bias=False),
+            nn.BatchNorm1d(2 * c * 49),
+            nn.GELU(),  # (B, 2c*49)
         )
         self.up = nn.Sequential(
             _block(2 * c, c, transpose=True),  # (B, c, 14, 14)
@@ -142,7 +152,9 @@ class VAEOutput(NamedTuple):
 class VAE(nn.Module):
     """Encoder q(z|x) = N(mu, diag(exp(logvar))), decoder p(x|z) Bernoulli with ``decode(z)`` means."""
 
-    def __init__(self, arch: str = "conv", latent_dim: int = 16, channels: int = 32, hidden: int = 256, prior_components: int = 0) -> None:
+    def __init__(
+        self, arch: str = "conv", latent_dim: int = 16, channels: int = 32, hidden: int = 256, prior_components: int = 0
+    ) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise MnistgenError(f"unknown VAE architecture {arch!r}; choose one of: {', '.join(ARCHS)}")
@@ -166,7 +178,8 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def posteriors(self, images: torch.Tensor, batch: int = 1000) -> Posterior:
-        """q(z|x) of ``images`` (N, 1, 28, 28) in batches: means and log-variances, float32 (N, d) on the model's device."""
+        """q(z|x) of ``images`` (N, 1, 28, 28) in batches: means and log-variances, float32 (N, d) on the model's
+        device."""
         device = next(self.encoder.parameters()).device
         parts = [self.encoder(images[i : i + batch].to(device)) for i in range(0, len(images), batch)]
         return Posterior(torch.cat([p.mu.float() for p in parts]), torch.cat([p.logvar.float() for p in parts]))

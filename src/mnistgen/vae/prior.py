@@ -42,14 +42,22 @@ class GaussianMixture(nn.Module):
     def __init__(self, dim: int, components: int) -> None:
         super().__init__()
         if dim < 1 or components < 1:
-            raise MnistgenError(f"a Gaussian mixture needs dim >= 1 and >= 1 component, got dim {dim}, {components} components")
+            raise MnistgenError(
+                f"a Gaussian mixture needs dim >= 1 and >= 1 component, got dim {dim}, {components} components"
+            )
         self.dim, self.components = dim, components
         self.register_buffer("log_weights", torch.full((components,), -math.log(components)))  # (K,)
         self.register_buffer("means", torch.zeros(components, dim))  # (K, d)
         self.register_buffer("scale_tril", torch.eye(dim).repeat(components, 1, 1))  # (K, d, d) Cholesky factors
 
-    def _log_joint(self, x: torch.Tensor, log_w: torch.Tensor, means: torch.Tensor, tril: torch.Tensor,
-                   design: torch.Tensor | None = None) -> torch.Tensor:
+    def _log_joint(
+        self,
+        x: torch.Tensor,
+        log_w: torch.Tensor,
+        means: torch.Tensor,
+        tril: torch.Tensor,
+        design: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """log w_k + log N(x_n; mu_k, Sigma_k), (N, K): the expanded quadratic form x^T P x - 2 x^T P mu + mu^T P mu
         as one product of ``_design(x)`` (passed when the caller has it) with per-component coefficients."""
         prec = torch.cholesky_inverse(tril)  # (K, d, d) Sigma_k^-1
@@ -65,18 +73,28 @@ class GaussianMixture(nn.Module):
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log p(z) per row of ``z`` (N, d), (N,)."""
         x = z.double()
-        return torch.logsumexp(self._log_joint(x, self.log_weights.double(), self.means.double(), self.scale_tril.double()), 1).to(z.dtype)
+        return torch.logsumexp(
+            self._log_joint(x, self.log_weights.double(), self.means.double(), self.scale_tril.double()), 1
+        ).to(z.dtype)
 
     @torch.no_grad()
-    def fit(self, codes: torch.Tensor, *, iterations: int = 100, tol: float = 1e-3, seed: int = 0,
-            reg: float = 1e-4, restarts: int = 1) -> dict[str, float | int | bool]:
+    def fit(
+        self,
+        codes: torch.Tensor,
+        *,
+        iterations: int = 100,
+        tol: float = 1e-3,
+        seed: int = 0,
+        reg: float = 1e-4,
+        restarts: int = 1,
+    ) -> dict[str, float | int | bool]:
         """EM on ``codes`` (N, d) as scikit-learn's ``GaussianMixture`` runs it (full covariances, k-means++ start,
         seeded); the fitted weights, means and Cholesky factors become this module's buffers.
 
         ``reg`` x (mean variance of the codes) is added to every covariance's diagonal so none collapses onto a
         point; EM stops after ``iterations`` or when the mean log-likelihood improves by less than ``tol`` nats.
-        ``restarts`` > 1 keeps the best of that many initialisations. Returns the final mean log-likelihood per code, the
-        iterations run and whether EM converged.
+        ``restarts`` > 1 keeps the best of that many initialisations. Returns the final mean log-likelihood per code,
+        the iterations run and whether EM converged.
         """
         x = codes.detach().double().cpu().numpy()
         n, d = x.shape
@@ -97,15 +115,18 @@ class GaussianMixture(nn.Module):
         self.log_weights.copy_(best.log_weights.to(self.log_weights))
         self.means.copy_(best.means.to(self.means))
         self.scale_tril.copy_(torch.linalg.cholesky(best.covariances).to(self.scale_tril))
-        return {"log_likelihood": float(self.log_prob(torch.from_numpy(x)).mean()), "iterations": best.iterations,
-                "converged": best.converged}
+        return {
+            "log_likelihood": float(self.log_prob(torch.from_numpy(x)).mean()),
+            "iterations": best.iterations,
+            "converged": best.converged,
+        }
 
     def _em(self, x: torch.Tensor, resp: torch.Tensor, reg_covar: float, iterations: int, tol: float) -> _EMRun:
         """EM from responsibilities ``resp`` (N, K), as scikit-learn runs it."""
         design = _design(x)  # (N, P + d + 1), reused by every step
         log_w, means, cov = _m_step(design, self.dim, resp, reg_covar)
         bound, n_iter, converged = -math.inf, 0, False
-        for n_iter in range(1, iterations + 1):
+        for n_iter in range(1, iterations + 1):  # noqa: B007 - the count is returned
             joint = self._log_joint(x, log_w, means, torch.linalg.cholesky(cov), design)  # (N, K) E-step
             norm = torch.logsumexp(joint, 1, keepdim=True)  # (N, 1)
             log_w, means, cov = _m_step(design, self.dim, joint.sub_(norm).exp_(), reg_covar)
@@ -118,7 +139,9 @@ class GaussianMixture(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` codes (n, d) on the buffers' device; all randomness drawn on the CPU from ``generator``."""
-        comp = torch.multinomial(self.log_weights.detach().double().exp().cpu(), n, replacement=True, generator=generator)  # (n,)
+        comp = torch.multinomial(
+            self.log_weights.detach().double().exp().cpu(), n, replacement=True, generator=generator
+        )  # (n,)
         eps = torch.randn(n, self.dim, generator=generator).to(self.means)  # (n, d)
         comp = comp.to(self.means.device)
         return self.means[comp] + (self.scale_tril[comp] @ eps[:, :, None]).squeeze(2)  # (n, d)
@@ -131,7 +154,9 @@ def _design(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x[:, i] * x[:, j], x, torch.ones_like(x[:, :1])], 1)
 
 
-def _m_step(design: torch.Tensor, d: int, resp: torch.Tensor, reg_covar: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _m_step(
+    design: torch.Tensor, d: int, resp: torch.Tensor, reg_covar: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Weights, means and regularised covariances from responsibilities (N, K) (scikit-learn's M-step)."""
     sums = resp.T @ design  # (K, P + d + 1): sum_n r_nk [x x^T entries, x, 1]
     p = d * (d + 1) // 2

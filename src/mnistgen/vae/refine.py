@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -24,8 +25,11 @@ from mnistgen.vae.model import VAE
 _SALT = 7_919  # the refinement's own random stream (image draw, order, reparameterisation noise)
 
 
-def _fit(model: VAE, images: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor, tc: VAETrainConfig, gen: torch.Generator) -> float:
-    """``tc.decoder_epochs`` shuffled passes of Adam (one-cycle to ``tc.decoder_lr``) on the decoder's BCE; last pass's mean."""
+def _fit(
+    model: VAE, images: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor, tc: VAETrainConfig, gen: torch.Generator
+) -> float:
+    """``tc.decoder_epochs`` shuffled passes of Adam (one-cycle to ``tc.decoder_lr``) on the decoder's BCE; returns
+    the last pass's mean."""
     decoder, device = model.decoder, mu.device
     opt = torch.optim.Adam(decoder.parameters(), lr=tc.decoder_lr, eps=tc.adam_eps)
     per_epoch = math.ceil(len(images) / tc.batch_size)
@@ -48,8 +52,15 @@ def _fit(model: VAE, images: torch.Tensor, mu: torch.Tensor, sd: torch.Tensor, t
     return total / len(images)
 
 
-def refine_decoder(model: VAE, train_images: torch.Tensor, val_images: torch.Tensor, tc: VAETrainConfig, seed: int,
-                   device: torch.device, val_generator: Callable[[], torch.Generator]) -> dict[str, Any]:
+def refine_decoder(
+    model: VAE,
+    train_images: torch.Tensor,
+    val_images: torch.Tensor,
+    tc: VAETrainConfig,
+    seed: int,
+    device: torch.device,
+    val_generator: Callable[[], torch.Generator],
+) -> dict[str, Any]:
     """Refine ``model.decoder`` in place (see the module's docstring); returns what it did and the validation losses
     before and after (``val_generator()`` gives the reparameterisation noise of a validation pass)."""
     started = time.monotonic()
@@ -68,7 +79,17 @@ def refine_decoder(model: VAE, train_images: torch.Tensor, val_images: torch.Ten
     kept = after["loss"] <= before["loss"] or not len(val_images)
     if not kept:
         model.decoder.load_state_dict(joint)
-    return {"epochs": tc.decoder_epochs, "images": len(images), "images_seen": tc.decoder_epochs * len(images),
-            "batch_size": tc.batch_size, "lr": tc.decoder_lr, "train_recon": train_recon,
-            "val_loss_before": before["loss"], "val_loss_after": after["loss"], "val_recon_before": before["recon"],
-            "val_recon_after": after["recon"], "kept": bool(kept), "seconds": time.monotonic() - started}
+    return {
+        "epochs": tc.decoder_epochs,
+        "images": len(images),
+        "images_seen": tc.decoder_epochs * len(images),
+        "batch_size": tc.batch_size,
+        "lr": tc.decoder_lr,
+        "train_recon": train_recon,
+        "val_loss_before": before["loss"],
+        "val_loss_after": after["loss"],
+        "val_recon_before": before["recon"],
+        "val_recon_after": after["recon"],
+        "kept": bool(kept),
+        "seconds": time.monotonic() - started,
+    }

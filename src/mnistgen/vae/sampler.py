@@ -24,7 +24,9 @@ def load_config(run_dir: str | Path) -> tuple[VAERunConfig, str]:
     return load_run_config(run_dir, KIND, VAERunConfig)
 
 
-def load_model(run_dir: str | Path, device: torch.device | str = "cpu", which: str = "best") -> tuple[VAE, VAERunConfig]:
+def load_model(
+    run_dir: str | Path, device: torch.device | str = "cpu", which: str = "best"
+) -> tuple[VAE, VAERunConfig]:
     """The VAE from ``checkpoint_best.pt`` (falling back to the last one) in eval mode."""
     run_dir = Path(run_dir)
     cfg, _ = load_config(run_dir)
@@ -37,13 +39,17 @@ def load_model(run_dir: str | Path, device: torch.device | str = "cpu", which: s
     return model.to(device).eval(), cfg
 
 
-def load_sampler(run_dir: Path, device: torch.device) -> Sampler:
-    """The decoder alone (best checkpoint): z ~ N(0, I) or the fitted mixture prior, drawn with ``gen`` on the CPU,
-    decoded to pixel means in [0, 1]."""
-    model, _ = load_model(run_dir, device)
+def sampler_of(model: VAE) -> Sampler:
+    """The decoder alone: z ~ N(0, I) or the fitted mixture prior, drawn with ``gen`` on the CPU, decoded to pixel
+    means in [0, 1]."""
 
     @torch.no_grad()
     def sample(n: int, gen: torch.Generator) -> torch.Tensor:
         return model.sample(n, gen).float().cpu()
 
     return sample
+
+
+def load_sampler(run_dir: Path, device: torch.device) -> Sampler:
+    """The sampler of a run's best checkpoint."""
+    return sampler_of(load_model(run_dir, device)[0])

@@ -14,62 +14,26 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from mnistgen import rundir
-from mnistgen.checkpoint import load_checkpoint, load_module_state, rewrite_checkpoint, save_checkpoint
+from mnistgen.checkpoint import load_module_state, save_checkpoint
 from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
+from mnistgen.family import TrainedRun
 from mnistgen.images import Splits, load_splits
 from mnistgen.runs import open_run
 from mnistgen.runtime import ScalarLogger, environment, memory_format, progress, set_rng_state, setup
-from mnistgen.vae.config import BUDGET_KEYS, KIND, VAERunConfig, VAETrainConfig
+from mnistgen.vae.config import BUDGET_KEYS, KIND, VAERunConfig
 from mnistgen.vae.figures import make_figures
+from mnistgen.vae.finish import finish
 from mnistgen.vae.loss import CURVES, evaluate, kl_warmup, mmd_to_standard_normal, vae_loss
 from mnistgen.vae.model import VAE
-from mnistgen.vae.refine import refine_decoder
-from mnistgen.vae.sampler import build_model
+from mnistgen.vae.run import trained_run
+from mnistgen.vae.sampler import build_model, load_model
+from mnistgen.vae.schedule import EarlyStopping, lr_at
 from mnistgen.vae.warm import warm_start
-
-
-class EarlyStopping:
-    """Stop after ``patience`` epochs without the monitored value beating the best by > ``min_delta``."""
-
-    def __init__(self, patience: int = 4, min_delta: float = 0.0) -> None:
-        self.patience, self.min_delta = patience, min_delta
-        self.best, self.best_epoch, self.bad_epochs = math.inf, 0, 0
-
-    def update(self, value: float, epoch: int) -> bool:
-        """Record one epoch's value; True if it is the new best."""
-        if value < self.best - self.min_delta:
-            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
-            return True
-        self.bad_epochs += 1
-        return False
-
-    @property
-    def should_stop(self) -> bool:
-        return self.bad_epochs >= self.patience
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best, self.best_epoch, self.bad_epochs = float(state["best"]), int(state["best_epoch"]), int(state["bad_epochs"])
-
-
-def lr_at(step: int, total: int, cfg: VAETrainConfig) -> float:
-    """Learning rate of optimiser step ``step`` out of ``total`` (a pure function: resume-safe)."""
-    t = min(step / max(total, 1), 1.0)
-    if cfg.schedule == "constant":
-        return cfg.lr
-    if cfg.schedule == "cosine":
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * t))
-    if t < 0.1:  # onecycle: lr/25 -> lr linearly, then cosine down to ~0
-        return cfg.lr * (0.04 + 0.96 * t / 0.1)
-    return cfg.lr * (0.001 + 0.999 * 0.5 * (1 + math.cos(math.pi * (t - 0.1) / 0.9)))
 
 
 def _gen(seed: int, epoch: int, salt: int, device: torch.device) -> torch.Generator:
@@ -106,21 +70,38 @@ class _Loop:
         return math.ceil(self.epoch_images / self.cfg.train.batch_size)
 
 
-def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Splits, ckpt: dict | None, preset: str,
-           started: float) -> _Loop:
+def _start(
+    cfg: VAERunConfig,
+    run_dir: Path,
+    device: torch.device,
+    splits: Splits,
+    ckpt: dict | None,
+    preset: str,
+    started: float,
+) -> _Loop:
     """Build the model and optimiser; restore them, the counters, the history and the RNG from ``ckpt`` if given."""
     tc = cfg.train
     model = build_model(cfg.model).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, eps=tc.adam_eps)
-    loop = _Loop(cfg, run_dir, device, splits, preset, model, optimizer, EarlyStopping(tc.patience, tc.min_delta), started)
-    loop.history = {k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]}
+    loop = _Loop(
+        cfg, run_dir, device, splits, preset, model, optimizer, EarlyStopping(tc.patience, tc.min_delta), started
+    )
+    loop.history = {
+        k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]
+    }
     if ckpt is None and tc.warm_start:
-        loop.history["warm_start"] = warm_start(model, tc.warm_start, splits.train[: tc.warm_plane] if tc.warm_plane else None)
+        loop.history["warm_start"] = warm_start(
+            model, tc.warm_start, splits.train[: tc.warm_plane] if tc.warm_plane else None
+        )
     if ckpt is not None:
         load_module_state(model, ckpt["models"]["vae"], "VAE")
         optimizer.load_state_dict(ckpt["optimizers"]["adam"])
         state = ckpt["state"]
-        loop.epoch, loop.step, loop.prior_seconds = int(state["epoch"]), int(state["step"]), float(state["train_seconds"])
+        loop.epoch, loop.step, loop.prior_seconds = (
+            int(state["epoch"]),
+            int(state["step"]),
+            float(state["train_seconds"]),
+        )
         loop.stopper.load_state_dict(state["stopper"])
         loop.history = {k: list(v) if isinstance(v, list) else v for k, v in state["history"].items()}
         set_rng_state(ckpt["rng"])
@@ -130,15 +111,29 @@ def _start(cfg: VAERunConfig, run_dir: Path, device: torch.device, splits: Split
 
 
 def _checkpoint(loop: _Loop, path: Path) -> None:
-    state = {"epoch": loop.epoch, "step": loop.step, "train_seconds": loop.prior_seconds + (time.monotonic() - loop.started),
-             "stopper": loop.stopper.state_dict(), "history": loop.history}
-    save_checkpoint(path, kind=KIND, models={"vae": loop.model}, optimizers={"adam": loop.optimizer}, state=state,
-                    config=to_dict(loop.cfg) | {"preset": loop.preset}, data=loop.splits.info)
+    state = {
+        "epoch": loop.epoch,
+        "step": loop.step,
+        "train_seconds": loop.prior_seconds + (time.monotonic() - loop.started),
+        "stopper": loop.stopper.state_dict(),
+        "history": loop.history,
+    }
+    save_checkpoint(
+        path,
+        kind=KIND,
+        models={"vae": loop.model},
+        optimizers={"adam": loop.optimizer},
+        state=state,
+        config=to_dict(loop.cfg) | {"preset": loop.preset},
+        data=loop.splits.info,
+    )
 
 
 def _write_history(loop: _Loop) -> None:
-    rundir.write_json(loop.run_dir / rundir.HISTORY,
-                      loop.history | {"best_epoch": loop.stopper.best_epoch, "best_val_loss": loop.stopper.best})
+    rundir.write_json(
+        loop.run_dir / rundir.HISTORY,
+        loop.history | {"best_epoch": loop.stopper.best_epoch, "best_val_loss": loop.stopper.best},
+    )
 
 
 def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
@@ -176,17 +171,26 @@ def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
 def _diverged(loop: _Loop, ep: int) -> None:
     _write_history(loop)
     kept = f"the last good checkpoint (epoch {loop.epoch}) is kept" if loop.epoch else "no checkpoint was written"
-    raise MnistgenError(f"VAE training diverged: the loss became NaN in epoch {ep} (step {loop.step + 1}); "
-                        f"{kept} in {loop.run_dir}; lower train.lr and retry")
+    raise MnistgenError(
+        f"VAE training diverged: the loss became NaN in epoch {ep} (step {loop.step + 1}); "
+        f"{kept} in {loop.run_dir}; lower train.lr and retry"
+    )
 
 
-def _end_epoch(loop: _Loop, ep: int, train_m: dict[str, float], weight: float, seconds: float, logger: ScalarLogger) -> None:
+def _end_epoch(
+    loop: _Loop, ep: int, train_m: dict[str, float], weight: float, seconds: float, logger: ScalarLogger
+) -> None:
     """Validate, record the epoch, update early stopping, write the checkpoints and the history."""
     tc = loop.cfg.train
     val_m = evaluate(loop.model, loop.splits.val, tc.beta, _gen(loop.cfg.runtime.seed, 0, 2, loop.device), loop.device)
     loop.epoch = ep
     total_steps = tc.epochs * loop.steps_per_epoch
-    for key, value in [("epoch", ep), ("lr", lr_at(loop.step - 1, total_steps, tc)), ("kl_weight", weight), ("seconds", seconds)]:
+    for key, value in [
+        ("epoch", ep),
+        ("lr", lr_at(loop.step - 1, total_steps, tc)),
+        ("kl_weight", weight),
+        ("seconds", seconds),
+    ]:
         loop.history[key].append(value)
     for name in CURVES:
         loop.history[f"train_{name}"].append(train_m[name])
@@ -218,79 +222,53 @@ def _run_epochs(loop: _Loop) -> str:
     return stopped
 
 
-def train(cfg: VAERunConfig | None, out: str | Path | None = None, *, resume: str | Path | None = None,
-          overwrite: bool = False, data_dir: str | Path | None = None, download_missing: bool = True,
-          preset_name: str = "custom", splits: Splits | None = None) -> dict[str, Any]:
-    """Train (or continue, with ``resume=RUN_DIR``) a VAE; returns a summary dict."""
+def train(
+    cfg: VAERunConfig | None,
+    out: str | Path | None = None,
+    *,
+    resume: str | Path | None = None,
+    overwrite: bool = False,
+    data_dir: str | Path | None = None,
+    download_missing: bool = True,
+    preset_name: str = "custom",
+    splits: Splits | None = None,
+) -> TrainedRun:
+    """Train (or continue, with ``resume=RUN_DIR``) a VAE; returns the run, sampling from its best weights in memory."""
     started = time.monotonic()
-    run_dir, cfg, preset_name, ckpt = open_run(KIND, VAERunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS)
+    run_dir, cfg, preset_name, ckpt = open_run(
+        KIND, VAERunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS
+    )
     device = setup(cfg.runtime)
     splits = splits or load_splits(cfg.data, data_dir, download_missing)
     loop = _start(cfg, run_dir, device, splits, ckpt, preset_name, started)
     stopped = _run_epochs(loop)
-    if not loop.epochs_this_call:
-        _recall_finished_steps(loop)
-    if cfg.train.decoder_epochs and (loop.epochs_this_call or "decoder" not in loop.history):
-        loop.history["decoder"] = _refine(loop)
-        _write_history(loop)
-    if loop.model.prior is not None and (loop.epochs_this_call or "prior" not in loop.history):
-        loop.history["prior"] = _fit_prior(loop.model, run_dir, splits, cfg)
-        _write_history(loop)
+    model = finish(loop, lambda: _gen(cfg.runtime.seed, 0, 2, device)) or load_model(run_dir, device)[0]
+    model = model.to(memory_format=torch.contiguous_format).eval()  # as a model loaded from the best checkpoint
+    _write_history(loop)
     train_seconds = time.monotonic() - started
-    figures = make_figures(run_dir, splits=splits)
+    figures = make_figures(run_dir, splits=splits, model=model)
     stopper = loop.stopper
-    meta = {"kind": KIND, "preset": preset_name, "dataset": splits.info, "environment": environment(device),
-            "status": "finished" if stopped != "time-budget" else "stopped-by-time-budget", "stopped": stopped,
-            "epochs_completed": loop.epoch, "best_epoch": stopper.best_epoch, "best_val_loss": stopper.best,
-            "train_seconds_this_call": train_seconds, "wall_seconds_this_call": time.monotonic() - started,
-            "train_seconds_total": loop.prior_seconds + train_seconds, "resumed": resume is not None,
-            "decoder_refinement": loop.history.get("decoder")}
+    meta = {
+        "kind": KIND,
+        "preset": preset_name,
+        "dataset": splits.info,
+        "environment": environment(device),
+        "status": "finished" if stopped != "time-budget" else "stopped-by-time-budget",
+        "stopped": stopped,
+        "epochs_completed": loop.epoch,
+        "epoch_images": loop.epoch_images,
+        "best_epoch": stopper.best_epoch,
+        "best_val_loss": stopper.best,
+        "train_seconds_this_call": train_seconds,
+        "wall_seconds_this_call": time.monotonic() - started,
+        "train_seconds_total": loop.prior_seconds + train_seconds,
+        "resumed": resume is not None,
+        "decoder_refinement": loop.history.get("decoder"),
+    }
     rundir.write_json(run_dir / rundir.METADATA, meta)
-    return meta | {"run_dir": str(run_dir), "figures": [str(p) for p in figures],
-                   "epoch_images": loop.epoch_images,
-                   "samples_per_second": loop.epoch_images * loop.epochs_this_call / max(train_seconds, 1e-9)}
-
-
-def _recall_finished_steps(loop: _Loop) -> None:
-    """A resumed run with no epoch left: the refinement and the prior fit already done (their records are in the best
-    checkpoint, written with their weights, and may be missing from the last checkpoint's history) are not redone."""
-    path = loop.run_dir / rundir.BEST
-    if not path.exists():
-        return
-    done = load_checkpoint(path, KIND)["state"]
-    for key in ("decoder", "prior"):
-        if key in done and key not in loop.history:
-            loop.history[key] = done[key]
-
-
-def _fit_prior(model: VAE, run_dir: Path, splits: Splits, cfg: VAERunConfig) -> dict:
-    """Fit the mixture prior to the BEST weights' codes of the training images; store it in the best checkpoint."""
-    started = time.monotonic()
-    best = load_checkpoint(run_dir / rundir.BEST, KIND)
-    load_module_state(model, best["models"]["vae"], "VAE")
-    tc = cfg.train
-    pick = torch.randperm(len(splits.train), generator=torch.Generator().manual_seed(cfg.runtime.seed))[: tc.prior_max_codes]
-    codes = model.eval().posterior_means(splits.train[pick])  # (M, d)
-    fit = model.prior.fit(codes, iterations=tc.prior_iterations, seed=cfg.runtime.seed)
-    hist = {"components": model.prior.components, "codes": len(codes)} | fit | {"seconds": time.monotonic() - started}
-    best["models"]["vae"] = model.state_dict()
-    best["state"]["prior"] = hist
-    rewrite_checkpoint(run_dir / rundir.BEST, best)
-    return hist
-
-
-def _refine(loop: _Loop) -> dict:
-    """Refine the BEST weights' decoder alone (vae/refine.py) and store it in the best checkpoint. It always starts from
-    the joint training's decoder (kept in the checkpoint beside the refined one), so a repeated call gives the same."""
-    best = load_checkpoint(loop.run_dir / rundir.BEST, KIND)
-    load_module_state(loop.model, best["models"]["vae"], "VAE")
-    joint = best["state"].get("joint_decoder")
-    if joint is not None:
-        loop.model.decoder.load_state_dict(joint)
-    joint = joint or {k: v.clone() for k, v in loop.model.decoder.state_dict().items()}
-    seed, device = loop.cfg.runtime.seed, loop.device
-    done = refine_decoder(loop.model, loop.splits.train, loop.splits.val, loop.cfg.train, seed, device,
-                          lambda: _gen(seed, 0, 2, device))
-    best["models"]["vae"], best["state"]["joint_decoder"], best["state"]["decoder"] = loop.model.state_dict(), joint, done
-    rewrite_checkpoint(loop.run_dir / rundir.BEST, best)
-    return done
+    summary = meta | {
+        "run_dir": str(run_dir),
+        "figures": [str(p) for p in figures],
+        "samples_per_second": loop.epoch_images * loop.epochs_this_call / max(train_seconds, 1e-9),
+    }
+    return trained_run(run_dir, cfg, preset_name, summary, model, device)

@@ -28,7 +28,9 @@ def warm_start(model: VAE, run_dir: str, images: torch.Tensor | None = None) -> 
     if not path.is_file():
         raise MnistgenError(f"train.warm_start: {run_dir} holds no finished VAE run (no {rundir.BEST})")
     source, own = load_checkpoint(path, KIND)["models"]["vae"], model.state_dict()
-    copied = [k for k, v in source.items() if k.startswith(("encoder.", "decoder.")) and k in own and own[k].shape == v.shape]
+    copied = [
+        k for k, v in source.items() if k.startswith(("encoder.", "decoder.")) and k in own and own[k].shape == v.shape
+    ]
     if not copied:
         raise MnistgenError(f"train.warm_start: no weights of {run_dir} fit this model")
     model.load_state_dict({k: source[k] for k in copied}, strict=False)
