@@ -15,10 +15,11 @@ from mnistgen.errors import MnistgenError
 
 
 def to_unit(images: Any) -> torch.Tensor:
-    """Any image batch -> float32 tensor (N, 1, 28, 28) in [0, 1].
+    """Any image batch -> float32 tensor (N, 1, 28, 28) in [0, 1], leaving the caller's data as it was.
 
-    Accepts numpy arrays or tensors, shaped (N, 28, 28), (N, 1, 28, 28) or (N, 784); uint8 in
-    [0, 255], or float in [0, 1] or [-1, 1] (told apart by the presence of negative values).
+    Accepts numpy arrays or tensors (also ones made under ``torch.inference_mode()``), shaped (N, 28, 28),
+    (N, 1, 28, 28) or (N, 784); uint8 in [0, 255], or float in [0, 1] or [-1, 1] (told apart by the presence of
+    negative values). The result may share memory with a float32 input; nothing here writes into it.
     """
     x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
     if x.ndim == 2 and x.shape[1] == 784:
@@ -28,7 +29,7 @@ def to_unit(images: Any) -> torch.Tensor:
     if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
         raise MnistgenError(f"expected images shaped (N, 28, 28) or (N, 1, 28, 28), got {tuple(x.shape)}")
     if x.dtype == torch.uint8:
-        return x.float().div_(255.0)
+        return x.float() / 255.0
     if not torch.is_floating_point(x):
         raise MnistgenError(f"images must be uint8 or float, got {x.dtype}")
     x = x.float()
@@ -39,7 +40,7 @@ def to_unit(images: Any) -> torch.Tensor:
         raise MnistgenError(f"float images must lie in [0, 1] or [-1, 1], got values in [{lo:.3g}, {hi:.3g}]")
     if lo < -1e-6:
         x = (x + 1.0) / 2.0
-    return x.clamp_(0.0, 1.0)
+    return x.clamp(0.0, 1.0)
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

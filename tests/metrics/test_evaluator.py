@@ -66,6 +66,22 @@ def test_scores_agree_across_ranges_and_orders(ev, digits):
     assert by_label["is"] == pytest.approx(s8["is"], abs=3 * s8["is_std"] + 0.05) and by_label["is"] > 7
 
 
+def test_scoring_leaves_the_callers_images_alone(ev, digits):
+    images, _ = digits
+    over = torch.from_numpy(images[:200].astype(np.float32) / 255.0) * 1.0004  # just above 1: clamped while scoring
+    kept, as_numpy = over.clone(), over.numpy().copy()
+    scores = evaluate_images(over, ev, kid_subset_size=50)
+    assert torch.equal(over, kept) and over.max() > 1.0  # the caller's tensor is untouched
+    evaluate_images(over.numpy(), ev, kid_subset_size=50)
+    assert np.array_equal(over.numpy(), as_numpy)  # and so is a numpy array sharing its memory
+    with torch.inference_mode():
+        frozen = torch.from_numpy(images[:200].astype(np.float32) / 255.0).clone()  # an inference tensor
+    assert evaluate_images(frozen, ev, kid_subset_size=50)["fid"] == pytest.approx(scores["fid"], rel=1e-3)
+    with torch.inference_mode():
+        inside = evaluate_images(frozen, ev, kid_subset_size=50)  # and inside inference mode too
+    assert inside["is_mean"] == pytest.approx(scores["is_mean"], rel=1e-4)
+
+
 def test_scoring_a_file_needs_no_dataset_and_prints_the_evaluator(ev, digits, tmp_path, tiny_mnist_dir, capsys):
     path = tmp_path / "digits.npz"
     np.savez(path, images=digits[0])
