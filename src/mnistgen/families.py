@@ -8,8 +8,9 @@ the ``kind`` a run directory records. A new family is a package exposing an obje
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from mnistgen import classifier, gan, rundir, vae
+from mnistgen import classifier, flow, gan, rundir, vae
 from mnistgen.errors import MnistgenError
 from mnistgen.family import Family, TrainedRun
 
@@ -61,10 +62,12 @@ def generator_of_run(run_dir: str | Path) -> Family:
     return family
 
 
-def open_trained(run_dir: str | Path, device: str = "cpu") -> TrainedRun:
-    """The trained run in ``run_dir``, of whichever family made it; it must generate images."""
-    return generator_of_run(run_dir).open(Path(run_dir), device)
+def open_trained(run_dir: str | Path, device: str = "cpu", **sampling: Any) -> TrainedRun:
+    """The trained run in ``run_dir``, of whichever family made it; it must generate images. ``sampling``: the
+    family's sampling options (a flow run's solver, nfe, label, guidance; None = the run's own)."""
+    given = {k: v for k, v in sampling.items() if v is not None}  # a family without such options takes none
+    return generator_of_run(run_dir).open(Path(run_dir), device, **given)
 
 
-for _family in (vae.FAMILY, gan.FAMILY, classifier.FAMILY):
+for _family in (vae.FAMILY, gan.FAMILY, flow.FAMILY, classifier.FAMILY):
     register(_family)

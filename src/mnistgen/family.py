@@ -126,11 +126,25 @@ class Family(Protocol):
     ) -> TrainedRun:
         """Train a new run into ``out`` or continue ``resume`` exactly; returns the trained run."""
 
-    def open(self, run_dir: Path, device: torch.device | str = "cpu") -> TrainedRun:
-        """A run of this family from disk (its sampler, on ``device``, loads the checkpoint on first use)."""
+    def open(self, run_dir: Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun:
+        """A run of this family from disk (its sampler, on ``device``, loads the checkpoint on first use), drawing
+        with the family's sampling options (``mnistgen sample --label/--guidance/--solver/--nfe``) where it has them."""
 
     def make_figures(self, run_dir: Path) -> list[Path]:
         """(Re)draw every figure of a run into ``RUN_DIR/figures/``; returns the files written."""
+
+
+SAMPLING_FLAGS = {"label": "--label", "guidance": "--guidance", "solver": "--solver", "nfe": "--nfe"}
+
+
+def refuse_sampling_options(kind: str, sampling: Mapping[str, Any]) -> None:
+    """A family that draws in one way only: any sampling option given is a one-line error."""
+    given = [SAMPLING_FLAGS.get(k, k) for k, v in sampling.items() if v is not None]
+    if given:
+        raise MnistgenError(
+            f"a {kind} run draws its samples in one way: {', '.join(given)} applies to flow runs "
+            "(--label and --guidance to class-conditional ones)"
+        )
 
 
 def budget_keys(family: Family) -> tuple[str, ...]:

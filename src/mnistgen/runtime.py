@@ -87,6 +87,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def batch_indices(n: int, bs: int, seed: int, b: int, cache: dict) -> torch.Tensor:
+    """Indices of global batch number ``b``: a seeded permutation per epoch (resume-exact)."""
+    per_epoch = max(1, n // bs)
+    epoch, pos = divmod(b, per_epoch)
+    if cache.get("epoch") != epoch:
+        cache["epoch"], cache["perm"] = (
+            epoch,
+            torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)),
+        )
+    return cache["perm"][pos * bs : (pos + 1) * bs]
+
+
 def get_rng_state() -> dict[str, Any]:
     """All global RNG states, in a form ``torch.load(weights_only=True)`` accepts."""
     np_state = np.random.get_state()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,12 +16,13 @@ from mnistgen.rundir import atomic_write
 
 @torch.no_grad()
 def sample_images(
-    run_dir: str | Path, n: int, seed: int = 0, device: torch.device | str = "cpu", batch: int = 1000
+    run_dir: str | Path, n: int, seed: int = 0, device: torch.device | str = "cpu", batch: int = 1000, **sampling: Any
 ) -> torch.Tensor:
-    """``n`` images in [0, 1], (n, 1, 28, 28), reproducible for a given ``seed``."""
+    """``n`` images in [0, 1], (n, 1, 28, 28), reproducible for a given ``seed``; ``sampling``: the family's options
+    (a flow run's solver, nfe, label and guidance)."""
     if n <= 0:
         raise MnistgenError(f"number of samples must be positive, got {n}")
-    return open_trained(run_dir, device).sample(n, seed, batch)
+    return open_trained(run_dir, str(device), **sampling).sample(n, seed, batch)
 
 
 def write_npz(path: str | Path, images: torch.Tensor, **meta) -> Path:

@@ -12,7 +12,7 @@ import torch
 from mnistgen import families, rundir
 from mnistgen.cli import main
 from mnistgen.errors import MnistgenError
-from mnistgen.family import Family, Option, TrainedRun, Work
+from mnistgen.family import Family, Option, TrainedRun, Work, refuse_sampling_options
 from mnistgen.plotting import save_grid
 
 
@@ -51,7 +51,8 @@ class Blobs:
         rundir.write_json(run_dir / rundir.CONFIG, {"kind": self.name, "preset": preset_name, "config": cfg})
         return self.open(run_dir)
 
-    def open(self, run_dir, device="cpu"):
+    def open(self, run_dir, device="cpu", **sampling):
+        refuse_sampling_options(self.name, sampling)
         cfg, preset = self.load_config(run_dir)
         work = Work("nothing trained", "nothing trained", 0)
         return TrainedRun(
@@ -88,15 +89,15 @@ def test_every_builtin_family_provides_the_interface():
         assert family.default_preset in family.presets
         for preset in family.presets:
             assert family.configure(preset) is not None
-    assert set(families.names(generating=True)) == {"vae", "gan"}
+    assert set(families.names(generating=True)) == {"vae", "gan", "flow"}
 
 
 def test_unknown_kinds_and_non_generators_are_one_line_errors(tmp_path, capsys):
-    rundir.write_json(tmp_path / "config.json", {"kind": "flow", "config": {}})
-    with pytest.raises(MnistgenError, match="holds a flow run; no such model family is installed"):
+    rundir.write_json(tmp_path / "config.json", {"kind": "diffusion", "config": {}})
+    with pytest.raises(MnistgenError, match="holds a diffusion run; no such model family is installed"):
         families.of_run(tmp_path)
-    with pytest.raises(MnistgenError, match="unknown model family 'flow'"):
-        families.get("flow")
+    with pytest.raises(MnistgenError, match="unknown model family 'diffusion'"):
+        families.get("diffusion")
     rundir.write_json(tmp_path / "config.json", {"kind": "classifier", "config": {}})
     assert main(["sample", str(tmp_path), "--out", str(tmp_path / "x.npz")]) == 2
-    assert "does not generate images (need one of: vae, gan)" in capsys.readouterr().err
+    assert "does not generate images (need one of: vae, gan, flow)" in capsys.readouterr().err

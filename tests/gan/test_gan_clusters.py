@@ -11,10 +11,10 @@ import torch
 from mnistgen import gan as T
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
+from mnistgen.clusters import cluster_images, kmeans
 from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
-from mnistgen.gan.clusters import cluster_images, kmeans
 from mnistgen.gan.model import GANModelConfig, build
 
 CL = GANModelConfig(
@@ -64,7 +64,7 @@ def test_cluster_images_leaves_the_global_rng_alone():
 
 
 def test_cluster_images_fits_once_per_images_and_arguments(monkeypatch):
-    from mnistgen.gan import clusters as C
+    from mnistgen import clusters as C
 
     calls = []
     real_kmeans = C.kmeans

@@ -25,7 +25,7 @@ def trained_run(run_dir: Path, cfg: ClassifierRunConfig, preset: str, summary: d
     return TrainedRun(KIND, run_dir, cfg, preset, summary, classifier_work(summary))
 
 
-def open_trained(run_dir: str | Path, device: torch.device | str = "cpu") -> TrainedRun:
+def open_trained(run_dir: str | Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun:
     """A classifier run from disk."""
     cfg, preset = load_run_config(run_dir, KIND, ClassifierRunConfig)
     meta_path = Path(run_dir) / rundir.METADATA

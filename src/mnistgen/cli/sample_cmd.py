@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mnistgen import families
 from mnistgen.errors import MnistgenError
+from mnistgen.flow import SOLVERS
 from mnistgen.plotting import save_grid
 from mnistgen.rundir import require_run_dir
 from mnistgen.runtime import resolve_device
@@ -14,7 +15,9 @@ from mnistgen.sampling import sample_images, write_npz
 
 
 def register(commands, train_targets) -> None:
-    p = commands.add_parser("sample", help="draw N images from a trained VAE or GAN run into an .npz (and a grid PNG)")
+    p = commands.add_parser(
+        "sample", help="draw N images from a trained VAE, GAN or flow run into an .npz (and a grid PNG)"
+    )
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("-n", type=int, default=100, help="number of images (default 100)")
     p.add_argument(
@@ -23,6 +26,16 @@ def register(commands, train_targets) -> None:
     p.add_argument("--grid", metavar="FILE.png", help="also save the first 100 images as a 10x10 grid")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0): the same seed gives the same images")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    flow = p.add_argument_group("flow runs", "how a flow run draws (default: the run's own sampling config)")
+    flow.add_argument("--solver", choices=tuple(SOLVERS), default=None, help="the ODE solver")
+    flow.add_argument("--nfe", type=int, default=None, help="evaluations of the field (fixed-step solvers)")
+    flow.add_argument("--label", type=int, default=None, help="class-conditional runs: the class to draw (0-9)")
+    flow.add_argument(
+        "--guidance",
+        type=float,
+        default=None,
+        help="class-conditional runs: classifier-free guidance weight (1 = none)",
+    )
     p.set_defaults(func=run_sample)
 
     p = commands.add_parser("plot", help="(re)draw every figure of a run directory from its saved history and weights")
@@ -38,8 +51,10 @@ def run_sample(args: argparse.Namespace) -> int:
         raise MnistgenError(f"--grid must end in .png, got {args.grid}")
     if not args.out.endswith(".npz"):
         raise MnistgenError(f"--out must end in .npz, got {args.out}")
-    images = sample_images(run_dir, args.n, seed=args.seed, device=resolve_device(args.device))
-    write_npz(args.out, images, seed=args.seed, run_dir=str(run_dir))
+    sampling = {"solver": args.solver, "nfe": args.nfe, "label": args.label, "guidance": args.guidance}
+    images = sample_images(run_dir, args.n, seed=args.seed, device=resolve_device(args.device), **sampling)
+    labels = {"label": args.label} if args.label is not None else {}
+    write_npz(args.out, images, seed=args.seed, run_dir=str(run_dir), **labels)
     print(f"wrote {args.n} images to {args.out}")
     if args.grid:
         save_grid(images[:100], args.grid, f"{min(args.n, 100)} samples from {Path(run_dir).name}")

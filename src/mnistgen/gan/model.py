@@ -25,7 +25,7 @@ this mutual-information bound lets the generator place its samples in K separate
 spreading one Gaussian blob across the gaps between digit classes. No labels are used.
 
 With ``code = "clusters"`` the code is not free: it is the k-means cluster of the training images
-(:mod:`mnistgen.gan.clusters`, still no labels), the generator draws it from the clusters' frequencies
+(:mod:`mnistgen.clusters`, still no labels), the generator draws it from the clusters' frequencies
 (buffer ``code_freq``), and the discriminator is conditioned on it by projection (Miyato & Koyama 2018):
 ``logit = head(h) + <embed(c), h>``, with c the real image's cluster or the code a fake was made from
 (a self-conditioned GAN, Liu et al. 2020); there is no Q head then.

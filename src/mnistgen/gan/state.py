@@ -12,11 +12,11 @@ import torch
 
 from mnistgen import rundir
 from mnistgen.checkpoint import load_module_state, save_checkpoint
+from mnistgen.clusters import cluster_images
 from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
 from mnistgen.gan.averaging import recalibrate_bn
-from mnistgen.gan.clusters import cluster_images
 from mnistgen.gan.config import KIND, GANRunConfig, hyper
 from mnistgen.gan.model import Discriminator, Generator, build, count_params
 from mnistgen.images import Splits, unit_to_pm1
@@ -59,18 +59,6 @@ class Trainer:
 
     def autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-
-
-def batch_indices(n: int, bs: int, seed: int, b: int, cache: dict) -> torch.Tensor:
-    """Indices of global batch number ``b``: a seeded permutation per epoch (resume-exact)."""
-    per_epoch = max(1, n // bs)
-    epoch, pos = divmod(b, per_epoch)
-    if cache.get("epoch") != epoch:
-        cache["epoch"], cache["perm"] = (
-            epoch,
-            torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)),
-        )
-    return cache["perm"][pos * bs : (pos + 1) * bs]
 
 
 def _clusters(

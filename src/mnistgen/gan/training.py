@@ -30,11 +30,11 @@ from mnistgen.gan.config import BUDGET_KEYS, KIND, GANRunConfig, lr_scale, next_
 from mnistgen.gan.figures import make_figures, save_progress_grid
 from mnistgen.gan.run import trained_run
 from mnistgen.gan.sampler import generate, grid_latent
-from mnistgen.gan.state import Trainer, batch_indices, build_trainer, checkpoint, save_history
+from mnistgen.gan.state import Trainer, build_trainer, checkpoint, save_history
 from mnistgen.images import load_splits
 from mnistgen.metrics import load_evaluator, quick_scores
 from mnistgen.runs import open_run
-from mnistgen.runtime import ScalarLogger, memory_format, progress, set_rng_state, setup
+from mnistgen.runtime import ScalarLogger, batch_indices, memory_format, progress, set_rng_state, setup
 
 PROBE_SEED = 4321  # noise of the quality probe (independent of the training RNG)
 Probe = Callable[[torch.Tensor], dict]

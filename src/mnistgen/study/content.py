@@ -13,7 +13,12 @@ from mnistgen.study.aggregate import Tally, models, score_spreads, shown_by, tal
 from mnistgen.study.results import Block, Figure, Heading, ModelResult, Table, Text, UnitRecord
 from mnistgen.study.state import StudyState, seed_words
 
-SECTIONS = {"comparison": "Quantitative and qualitative comparison", "vae": "Variational autoencoder", "gan": "GAN"}
+SECTIONS = {
+    "comparison": "Quantitative and qualitative comparison",
+    "vae": "Variational autoencoder",
+    "gan": "GAN",
+    "flow": "Flow matching",
+}
 HEADERS = (
     "samples",
     "IS, n = 500",
@@ -204,7 +209,7 @@ def build_blocks(state: StudyState, records: Sequence[UnitRecord], section_of: d
     found = tallies(records, info)
     blocks = _header(state, records, info) + [Heading(2, SECTIONS["comparison"])] + _comparison(state, records, info)
     blocks += _section_blocks(state, records, found, "comparison", section_of) + _phenomena(state, found)
-    for key in ("vae", "gan"):
+    for key in ("vae", "gan", "flow"):
         section = _section_blocks(state, records, found, key, section_of)
         blocks += [Heading(2, SECTIONS[key]), *section] if section else []
     env_rows = tuple((k, v) for k, v in state.environment.items())

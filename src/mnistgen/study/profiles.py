@@ -23,6 +23,8 @@ class Profile:
     recipes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stage -> config values over its preset
     loss_preset: str = "fast"  # the GAN preset the three losses are compared on
     seed_gan_preset: str = "seed-fast"  # the recipe the study's seed DCGAN trains with
+    flow_preset: str = "fast"  # the flow-matching preset of the flow stage ...
+    nfe_n: int = 300  # ... and the samples scored per point of its quality-against-NFE sweep
 
 
 FULL = Profile(
@@ -48,6 +50,7 @@ QUICK = Profile(
     n=100,
     kid_subset=50,
     sweep_n=100,
+    nfe_n=50,
     data={"data.limit": 600},
     recipes={
         "vae-conv": _QUICK_VAE | {"train.epochs": 1, "model.prior_components": 10},
@@ -59,6 +62,16 @@ QUICK = Profile(
         "gan-losses-wgan-gp": _QUICK_GAN | {"model.categories": 20},
         "gan-seed": _QUICK_GAN,
         "gan-capacity": _QUICK_GAN,
+        "flow": {
+            "model.classes": 20,
+            "train.steps": 4,
+            "train.batch_size": 8,
+            "train.warmup": 1,
+            "train.probe_n": 50,
+            "model.channels": (8, 16),
+            "model.emb": 16,
+            "train.checkpoint_every": 2,
+        },
     },
 )
 

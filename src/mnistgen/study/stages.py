@@ -13,6 +13,7 @@ from mnistgen.metrics import evaluate_real, held_out, inception_score_of
 from mnistgen.plotting import save_rows
 from mnistgen.study.capacity import capacity_stage
 from mnistgen.study.context import Context
+from mnistgen.study.flow_stage import flow_stage
 from mnistgen.study.losses import loss_stage
 from mnistgen.study.results import EvaluatorInfo, ModelResult, Scores, StageResult
 from mnistgen.study.trainings import StageFn, gan_stage, vae_stage
@@ -47,10 +48,10 @@ def _real(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
 
 
 def _comparison(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
-    """One figure: a row of real images, a row of the first finished VAE's samples, a row of the first GAN's."""
+    """One figure: a row of real images, then a row of samples of the first finished VAE, GAN and flow model."""
     first = {
         kind: next((name for name, r in deps.items() if r.model is not None and r.model.kind == kind), None)
-        for kind in ("vae", "gan")
+        for kind in ("vae", "gan", "flow")
     }
     s = ctx.setup
     rows = [("real", held_out(ctx.evaluator(), s.data_dir, s.download_missing)[:12])]
@@ -88,6 +89,7 @@ GENERATORS = (
     "gan-losses-wgan",
     "gan-losses-wgan-gp",
     "gan-seed",
+    "flow",
 )
 STAGES = [
     Stage("evaluator", "the dataset's evaluator classifier (shipped with the package)", "setup", _evaluator),
@@ -141,6 +143,15 @@ STAGES = [
         capacity_stage,
         ("evaluator", "gan-losses-bce"),
         share=3.2,
+    ),
+    Stage(
+        "flow",
+        "flow matching (a small U-Net, rectified flow), quality against the number of function evaluations",
+        "flow",
+        flow_stage,
+        ("evaluator",),
+        after=("vae-conv", "gan-losses-bce"),
+        share=2.5,
     ),
     Stage("comparison", "qualitative comparison figure", "comparison", _comparison, ("evaluator",), after=GENERATORS),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from mnistgen import rundir
-from mnistgen.family import TrainedRun, Work
+from mnistgen.family import TrainedRun, Work, refuse_sampling_options
 from mnistgen.vae.config import KIND, VAERunConfig
 from mnistgen.vae.model import VAE
 from mnistgen.vae.sampler import load_config, load_model, sampler_of
@@ -55,8 +55,9 @@ def trained_run(
     return TrainedRun(KIND, run_dir, cfg, preset, summary, vae_work(cfg, summary), network, sampler_of)
 
 
-def open_trained(run_dir: str | Path, device: torch.device | str = "cpu") -> TrainedRun:
+def open_trained(run_dir: str | Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun:
     """A VAE run from disk: config, the summary its training wrote (metadata.json), a lazy sampler."""
+    refuse_sampling_options(KIND, sampling)
     run_dir = Path(run_dir)
     cfg, preset = load_config(run_dir)
     meta = rundir.read_json(run_dir / rundir.METADATA) if (run_dir / rundir.METADATA).exists() else {}

@@ -1,16 +1,16 @@
 """Unsupervised pseudo-labels: k-means clusters of training images (no class labels are used).
 
-A GAN conditioned on these clusters (``model.code = "clusters"``; Liu et al. 2020, "Diverse image
-generation via self-conditioned GANs") learns one simpler conditional distribution per cluster
+A generator conditioned on these clusters (the GAN's and the flow model's ``model.code = "clusters"``; Liu et al.
+2020, "Diverse image generation via self-conditioned GANs") learns one simpler conditional distribution per cluster
 instead of one distribution over ten disconnected digit manifolds.
 
 Images are flattened and projected on their top ``dims`` principal components (scikit-learn's
 randomized PCA), then clustered by scikit-learn's k-means (k-means++ seeding, Lloyd iterations), both
-seeded. What the GAN keeps of the fit is the assignment of every training image (stored in its
-checkpoints) and the clusters' frequencies (a generator buffer, used to draw codes when sampling).
+seeded. What a run keeps of the fit is the assignment of every training image (stored in its checkpoints) and the
+clusters' frequencies (a buffer of its network, used to draw codes when sampling).
 
-The study trains three GANs on the same images with the same seed; ``cluster_images`` remembers its last
-few answers (keyed by a hash of the images and the arguments), so the fit runs once per process.
+The study trains several models on the same images with the same seed; ``cluster_images`` remembers its last few
+answers (keyed by a hash of the images and the arguments), so the fit runs once per process.
 """
 
 from __future__ import annotations

@@ -1,0 +1,137 @@
+"""The flow trainer's state: the velocity network, its EMA, the optimiser, the data; building, restoring and
+checkpointing it, and the learning rate and EMA schedules (pure functions of the step: resume-exact)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mnistgen import rundir
+from mnistgen.checkpoint import load_module_state, save_checkpoint
+from mnistgen.clusters import cluster_images
+from mnistgen.config import to_dict
+from mnistgen.errors import MnistgenError
+from mnistgen.flow.config import KIND, FlowRunConfig, FlowTrainConfig
+from mnistgen.flow.model import VelocityNet, count_params
+from mnistgen.images import Splits, unit_to_pm1
+from mnistgen.runtime import environment, memory_format
+
+
+@dataclass
+class Trainer:
+    """Everything one call of :func:`mnistgen.flow.training.train` works on."""
+
+    cfg: FlowRunConfig
+    run_dir: Path
+    device: torch.device
+    net: VelocityNet
+    ema: VelocityNet | None
+    opt: torch.optim.Optimizer
+    data: torch.Tensor  # (N, 1, 28, 28) training images in [-1, 1]
+    labels: torch.Tensor  # (N,) their codes: classes, or k-means clusters (used only by conditional runs)
+    hist: dict[str, Any]
+    info: dict[str, Any]
+    step: int = 0
+    train_s: float = 0.0
+    ck_step: int | None = None  # the step of the last checkpoint written or loaded
+
+    @property
+    def sampling_net(self) -> VelocityNet:
+        """The network samples come from: the EMA when the run keeps one."""
+        return self.ema if self.ema is not None else self.net
+
+
+def lr_at(t: FlowTrainConfig, step: int) -> float:
+    """Linear warm-up over ``t.warmup`` steps, then cosine decay to ``t.lr_final`` x the peak at the last step."""
+    if step < t.warmup:
+        return t.lr * (step + 1) / t.warmup
+    done = min(1.0, (step - t.warmup) / max(1, t.steps - t.warmup))
+    return t.lr * (t.lr_final + (1.0 - t.lr_final) * 0.5 * (1.0 + math.cos(math.pi * done)))
+
+
+@torch.no_grad()
+def update_ema(ema: VelocityNet, net: VelocityNet, t: FlowTrainConfig, step: int) -> None:
+    """One EMA step towards the weights after optimiser step ``step`` (a copy before ``t.ema_start``); its decay warms
+    up as min(decay, (1 + k) / (10 + k)) over the k steps since the start."""
+    k = step - t.ema_start
+    decay = 0.0 if k < 0 else min(t.ema_decay, (1 + k) / (10 + k))
+    for pe, p in zip(ema.parameters(), net.parameters()):
+        pe.lerp_(p, 1.0 - decay)
+
+
+def build_trainer(
+    cfg: FlowRunConfig, run_dir: Path, device: torch.device, splits: Splits, ck: dict | None, preset: str
+) -> Trainer:
+    """Network, EMA, optimiser and history; restored from ``ck`` on resume (the global RNG is restored by train())."""
+    t, fmt = cfg.train, memory_format(cfg.train)
+    net = VelocityNet(cfg.model).to(device, memory_format=fmt)
+    ema = copy.deepcopy(net).requires_grad_(False) if t.ema_decay > 0 else None
+    opt = torch.optim.Adam(net.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    data = unit_to_pm1(splits.train).to(device, memory_format=fmt)
+    labels = _codes(cfg, net, ema, splits, ck).to(device)
+    hist: dict[str, Any] = {"step": [], "loss": [], "lr": [], "train_seconds": [], "probe": []}
+    info = {
+        "preset": preset,
+        "data": splits.info,
+        "environment": environment(device),
+        "params": {"velocity_net": count_params(net)},
+    }
+    s = Trainer(cfg, run_dir, device, net, ema, opt, data, labels, hist, info)
+    if ck is not None:
+        restore(s, ck)
+    return s
+
+
+def _codes(
+    cfg: FlowRunConfig, net: VelocityNet, ema: VelocityNet | None, splits: Splits, ck: dict | None
+) -> torch.Tensor:
+    """The code of every training image: its label, or its k-means cluster (from the checkpoint on resume), whose
+    frequencies the networks keep to draw codes from."""
+    m = cfg.model
+    if not m.classes or m.code == "labels":
+        return splits.train_labels
+    if len(splits.train) < m.classes:
+        raise MnistgenError(f"model.classes={m.classes} k-means clusters need at least as many training images")
+    found = ck["extra"].get("clusters") if ck is not None else None
+    codes = found.long().cpu() if found is not None else cluster_images(splits.train, m.classes, seed=cfg.runtime.seed)
+    freq = torch.bincount(codes, minlength=m.classes).float() / len(codes)
+    for module in (net, ema):
+        if module is not None:
+            module.code_freq.copy_(freq)
+    return codes
+
+
+def restore(s: Trainer, ck: dict) -> None:
+    load_module_state(s.net, ck["models"]["velocity_net"], "velocity network")
+    s.opt.load_state_dict(ck["optimizers"]["adam"])
+    if s.ema is not None:
+        load_module_state(s.ema, ck["extra"]["ema"], "EMA velocity network")
+    s.step, s.train_s = ck["state"]["step"], ck["state"]["train_seconds"]
+    s.ck_step = s.step
+    old = rundir.read_json(s.run_dir / rundir.HISTORY) if (s.run_dir / rundir.HISTORY).exists() else s.hist
+    keep = sum(1 for step in old["step"] if step <= s.step)
+    s.hist = {k: (v[:keep] if k != "probe" else [p for p in v if p["step"] <= s.step]) for k, v in old.items()}
+
+
+def checkpoint(s: Trainer) -> None:
+    save_checkpoint(
+        s.run_dir / rundir.LAST,
+        kind=KIND,
+        models={"velocity_net": s.net},
+        optimizers={"adam": s.opt},
+        state={"step": s.step, "train_seconds": s.train_s},
+        config=to_dict(s.cfg),
+        data=s.info["data"],
+        extra=({"ema": s.ema.state_dict()} if s.ema is not None else {})
+        | ({"clusters": s.labels.to(torch.int16).cpu()} if s.cfg.model.code == "clusters" else {}),
+    )
+    s.ck_step = s.step
+
+
+def save_history(s: Trainer) -> None:
+    rundir.write_json(s.run_dir / rundir.HISTORY, s.hist)
