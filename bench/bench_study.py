@@ -7,8 +7,9 @@
 
 The project's time targets are for a plain 2-core AVX2 CPU (no AVX-512, no bf16). The machine line says which class
 this CPU is in. PyTorch is held to its AVX2 kernels by default (`--kernels avx2`, what `mnistgen run` does on any
-x86-64 CPU with AVX2), so on an AVX-512 machine the study computes the reference CPU's numbers, and times closer to
-it; `--kernels native` times this CPU's own kernels. Times are measured, never estimated from other machines.
+x86-64 CPU with AVX2), so on an AVX-512 machine the study computes with the reference CPU's kernels and times closer
+to it (still faster than a real AVX2 CPU); `--kernels native` times this CPU's own kernels. Times are measured,
+never estimated from other machines.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Which CPU kernels PyTorch computes with: its own best for this CPU (``native``) or held to the AVX2 paths
-(``avx2``) on any x86-64 CPU that has them, so that a machine with AVX-512 gives the same numbers as a plain AVX2 one.
+(``avx2``) on any x86-64 CPU that has them, so that a machine with AVX-512 computes as a plain AVX2 one does.
 
 PyTorch reads its kernel choice once, when it loads: ATen's vectorised kernels (``ATEN_CPU_CAPABILITY``), oneDNN's
-convolutions and matrix products (``ONEDNN_MAX_CPU_ISA``) and MKL's (``MKL_ENABLE_INSTRUCTIONS``, with
-``MKL_CBWR`` fixing MKL's code path for reproducible results). This module sets them before torch is imported --
+convolutions and matrix products (``ONEDNN_MAX_CPU_ISA``) and MKL's (``MKL_ENABLE_INSTRUCTIONS``; MKL's conditional
+numerical reproducibility, ``MKL_CBWR``, is not set: it changes the results on AVX2 CPUs too, see
+docs/reproducibility.md). This module sets them before torch is imported --
 the ``mnistgen`` command does so from ``--kernels`` or ``$MNISTGEN_KERNELS`` -- and never imports torch itself.
 """
 
@@ -68,7 +69,7 @@ def in_force() -> str:
 
 
 def default() -> str:
-    """avx2 on an x86-64 CPU that has it (the same numbers as the reference CPU), else native."""
+    """avx2 on an x86-64 CPU that has it (the reference CPU's kernels), else native."""
     return "avx2" if cpu_has_avx2() else "native"
 
 

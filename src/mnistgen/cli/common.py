@@ -30,8 +30,8 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
         "--kernels",
         choices=KERNELS,
         default=None,
-        help="avx2: hold PyTorch to its AVX2 kernels (the same numbers on every x86-64 CPU; the default "
-        "where the CPU has AVX2); native: its fastest for this CPU (chosen before torch loads)",
+        help="avx2: hold PyTorch to its AVX2 kernels, so that CPUs with and without AVX-512 compute alike (the "
+        "default where the CPU has AVX2); native: its fastest for this CPU (chosen before torch loads)",
     )
 
 

@@ -76,7 +76,7 @@ def add_study_args(p: argparse.ArgumentParser) -> None:
         "--kernels",
         choices=KERNELS,
         default=None,
-        help="avx2: hold PyTorch to its AVX2 kernels on any x86-64 CPU, the same numbers everywhere "
+        help="avx2: hold PyTorch to its AVX2 kernels, so that CPUs with and without AVX-512 compute alike "
         "(default where the CPU has AVX2); native: its fastest for this CPU",
     )
     add_data_args(p)

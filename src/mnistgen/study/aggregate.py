@@ -96,7 +96,7 @@ def _collapse_words(p: Collapse, info: DatasetInfo) -> str:
     what = {"one-item": "one clear", "one-image": "one unclear image,", "partial": "partial:", "none": "no collapse:"}
     return (
         f"{what[p.verdict]} {info.label(p.top_class)} {100 * p.share:.0f} % "
-        f"({100 * p.confident_share:.0f} % at conf. ≥ 0.9), {p.modes} classes"
+        f"({100 * p.confident_share:.0f} % at conf. ≥ 0.9), {p.modes} class{'es' if p.modes != 1 else ''}"
     )
 
 
@@ -133,7 +133,7 @@ CLAIMS = (
         LatentMap,
         lambda i: "the 2-D latent map puts the classes in distinct regions (5-NN ≥ 0.7)",
         lambda p: p.knn_accuracy >= 0.7,
-        lambda p, i: f"5-NN {p.knn_accuracy:.2f}, samples cover {p.classes} classes",
+        lambda p, i: f"5-NN {p.knn_accuracy:.3f}, samples cover {p.classes} classes",
     ),
     Claim(
         "collapse",

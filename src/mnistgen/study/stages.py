@@ -50,21 +50,20 @@ def _real(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
 def _comparison(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
     """One figure: a row of real images, then a row of samples of the first finished VAE, GAN and flow model."""
     first = {
-        kind: next((name for name, r in deps.items() if r.model is not None and r.model.kind == kind), None)
+        kind: next((r.model for r in deps.values() if r.model is not None and r.model.kind == kind), None)
         for kind in ("vae", "gan", "flow")
     }
+    models = [m for m in first.values() if m is not None]
     s = ctx.setup
     rows = [("real", held_out(ctx.evaluator(), s.data_dir, s.download_missing)[:12])]
-    for kind, name in first.items():
-        if name:
-            run = families.open_trained(ctx.out / deps[name].model.run_dir)  # type: ignore[union-attr]
-            rows.append((f"{kind.upper()}\n({name[len(kind) + 1 :]})", run.sample(12, seed=ctx.seed)))
-    title = f"{ctx.info.title}: real vs VAE vs GAN samples"
+    for m in models:
+        run = families.open_trained(ctx.out / m.run_dir)  # type: ignore[operator]
+        rows.append((m.label.replace(" (", "\n(", 1), run.sample(12, seed=ctx.seed)))
+    names = [m.label.split(" (")[0] for m in models]  # "VAE", "GAN", "Flow matching"
+    title = f"{ctx.info.title}: " + " vs ".join(["real", *names]) + " samples"  # e.g. "MNIST: real vs VAE vs GAN …"
     path = save_rows(rows, ctx.out / "figures" / "comparison.png", title)
-    caption = (
-        f"A row of real {ctx.info.items}, a row of VAE samples and a row of GAN samples: the first samples "
-        "drawn, not chosen."
-    )
+    shown = ", ".join([f"a row of real {ctx.info.items}", *(f"a row of {m.label} samples" for m in models)])
+    caption = f"{shown[0].upper()}{shown[1:]}: the first samples drawn, not chosen."
     return StageResult((ctx.fig(path, caption),))
 
 
