@@ -142,7 +142,7 @@ def report(out: Path, fast_run: Path | None) -> None:
         ylim=(0, 10),
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", framealpha=0.9)
     print(f"figure: {save_figure(fig, out / 'trajectory.png')}")
 
 
