@@ -78,6 +78,7 @@ def test_parsed_cache_is_reused(tmp_path, isolated_cache, monkeypatch):
         ),
         (gzip.compress(b"\0\0"), "truncated"),
     ],
+    ids=lambda value: value if isinstance(value, str) else "payload",  # gzip bytes hold the time: not an id
 )
 def test_broken_image_files_are_clear_errors(tmp_path, payload, message):
     write_dataset(tmp_path / "mnist", *_small())
