@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from mnistgen import gan, rundir
-from mnistgen.config import apply_overrides
+from mnistgen.config import replace_values
 from mnistgen.errors import MnistgenError
 from mnistgen.metrics import evaluate_images, load_evaluator, quick_scores
 from mnistgen.plotting import plt, save_figure
@@ -36,15 +36,15 @@ FULL_KEYS = ("is_mean", "fid", "precision", "recall", "density", "coverage", "mo
 
 def config(threads: int, seed: int) -> gan.GANRunConfig:
     """The paper profile's seed DCGAN: the preset exactly, on the CPU, without probes (this script scores it)."""
-    return apply_overrides(
+    return replace_values(
         gan.configure(PRESET),
-        [
-            f"runtime.threads={threads}",
-            f"runtime.seed={seed}",
-            "runtime.device=cpu",
-            "train.probe_every=0",
-            "train.grid_every=0",
-        ],
+        {
+            "runtime.threads": threads,
+            "runtime.seed": seed,
+            "runtime.device": "cpu",
+            "train.probe_every": 0,
+            "train.grid_every": 0,
+        },
     )
 
 
@@ -79,11 +79,12 @@ def train_epochs(args: argparse.Namespace, machine: str) -> None:
     while (rows[-1]["epoch"] if rows else 0) < args.until:
         epoch = (rows[-1]["epoch"] if rows else 0) + 1
         t0 = time.perf_counter()
-        step_cfg = apply_overrides(cfg, [f"train.steps={epoch * per_epoch}"])
+        step_cfg = replace_values(cfg, {"train.steps": epoch * per_epoch})
         if (run / rundir.LAST).exists():
-            summary = gan.train(step_cfg, resume=run, data_dir=args.data_dir, probe=None)
+            trained = gan.train(step_cfg, resume=run, data_dir=args.data_dir, probe=None)
         else:
-            summary = gan.train(step_cfg, run, data_dir=args.data_dir, probe=None, preset_name=PRESET)
+            trained = gan.train(step_cfg, run, data_dir=args.data_dir, probe=None, preset_name=PRESET)
+        summary = trained.summary
         row = {
             "epoch": epoch,
             "steps": summary["steps"],
