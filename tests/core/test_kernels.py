@@ -11,6 +11,7 @@ import pytest
 
 from mnistgen import kernels
 from mnistgen.errors import MnistgenError
+from mnistgen.runtime import cpu_description
 
 HELD = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS", kernels.ENV)
 
@@ -25,20 +26,12 @@ def capability_after_hold(setting: str) -> str:
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
 
 
-def cpu_flags() -> list[str]:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            return next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
-    except OSError:
-        return []
-
-
 @pytest.mark.skipif(not kernels.cpu_has_avx2(), reason="AVX2 kernels can only be held on an x86-64 CPU with AVX2")
 def test_avx2_reaches_torch_on_any_avx2_cpu():
     assert capability_after_hold("avx2").split() == ["avx2", "AVX2"]
 
 
-@pytest.mark.skipif("avx512f" not in cpu_flags(), reason="needs a CPU with AVX-512 to tell the settings apart")
+@pytest.mark.skipif("avx512f" not in cpu_description()[1], reason="needs a CPU with AVX-512 to tell the settings apart")
 def test_native_lets_torch_use_avx512_where_the_cpu_has_it():
     held, capability = capability_after_hold("native").split()
     assert held == "native" and capability.startswith("AVX512")
