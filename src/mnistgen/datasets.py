@@ -21,6 +21,12 @@ class DatasetInfo:
     # Two probe-IS levels the loss comparison times the GANs to (a good and a very good score on this dataset;
     # real test images score 9.8 on MNIST and 8.7 on Fashion-MNIST with the shipped evaluators)
     is_targets: tuple[float, float] = (8.0, 9.0)
+    channels: int = 1  # channels of an image (3: three digits stacked, one per channel)
+
+    @property
+    def stacked(self) -> bool:
+        """Is an image several items stacked as channels (each scored on its own by the single-channel evaluator)?"""
+        return self.channels > 1
 
     def label(self, label: int) -> str:
         """How a class is named in prose: 'digit 1', or 'Trouser'."""

@@ -1,10 +1,10 @@
-"""What a model family provides: the :class:`Family` protocol, its CLI options, and drawing samples.
+"""What a model family provides: the :class:`Family` protocol, its command-line options, and drawing samples.
 
-A *family* (``vae``, ``gan``, the evaluator ``classifier``) is one sub-package holding its configs and
-presets, modules, loss, training loop, sampler and figures. The package exposes one object that
-satisfies :class:`Family`; ``mnistgen.families`` registers them, and the CLI, ``sample``, ``plot``,
-``evaluate`` and the study find families only there. A run directory records its family's ``name``
-as ``kind`` in ``config.json`` (see :mod:`mnistgen.rundir`).
+A *family* (``vae``, ``gan``, ``flow``, the evaluator ``classifier``, or a plug-in's) is one package holding its
+configs and presets, modules, loss, training loop, sampler, figures and study stages. The package exposes one object
+that satisfies :class:`Family`; :mod:`mnistgen.families` registers them, and the CLI, ``sample``, ``plot``,
+``evaluate`` and the study find families only there. A run directory records its family's ``name`` as ``kind`` in
+``config.json`` (see :mod:`mnistgen.rundir`).
 """
 
 from __future__ import annotations
@@ -12,25 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import torch
 
 from mnistgen.errors import MnistgenError
 
-# n images in [0, 1], float (n, 1, 28, 28) on the CPU, all noise drawn from the given CPU generator
+# n images in [0, 1], float (n, C, 28, 28) on the CPU, all noise drawn from the given CPU generator
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
-
-# Runtime fields that say how and where a run computes, not what it computes: a resume may change them.
-RUNTIME_KEYS = ("runtime.device", "runtime.threads", "runtime.tensorboard")
+C = TypeVar("C")  # a family's run config (a frozen dataclass with .data, .runtime, .model, .train)
 
 
 @dataclass(frozen=True)
 class Option:
-    """A command-line flag of a family: ``--loss`` (a ``configure`` keyword) or ``--epochs`` (a config key)."""
+    """A command-line flag of a family: ``--loss`` (a ``configure`` keyword), ``--epochs`` (a config key) or
+    ``--nfe`` (an ``open`` keyword: how its runs draw)."""
 
     flag: str  # e.g. "--epochs"
-    key: str  # configure() keyword ("loss") or dotted config key ("train.epochs")
+    key: str  # configure() / open() keyword ("loss", "nfe") or dotted config key ("train.epochs")
     help: str
     type: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
@@ -48,7 +47,7 @@ class Work:
     counts: Mapping[str, int] = field(default_factory=dict)  # e.g. {"epochs": 31, "best_epoch": 27, ...}
 
 
-class TrainedRun:
+class TrainedRun(Generic[C]):
     """A trained (or interrupted) run: its directory, config, preset, summary and work, its network and a sampler of
     it. The network is the one still in memory after :meth:`Family.train`, or, for a run opened from disk, the
     checkpoint's, read on first use and only once however many images are drawn."""
@@ -57,37 +56,39 @@ class TrainedRun:
         self,
         kind: str,
         run_dir: str | Path,
-        config: Any,
+        config: C,
         preset: str,
         summary: Mapping[str, Any],
         work: Work,
         network: Callable[[], torch.nn.Module] | None = None,
-        sampler_of: Callable[[torch.nn.Module], Sampler] | None = None,
+        sampler_of: Callable[[Any], Sampler] | None = None,
     ) -> None:
         self.kind, self.run_dir, self.config, self.preset = kind, Path(run_dir), config, preset
         self.summary, self.work = summary, work
         self._network, self._sampler_of = network, sampler_of
-        self._cache: dict[str, Any] = {}
+        self._built: torch.nn.Module | None = None
+        self._sampler: Sampler | None = None
 
     def __repr__(self) -> str:
         return f"TrainedRun({self.kind}, {self.run_dir}, preset {self.preset!r}, {self.work.summary})"
 
     def network(self) -> torch.nn.Module:
         """The trained network that draws the images (a GAN's generator, a VAE), in eval mode."""
-        if self._network is None or self._sampler_of is None:
+        if self._network is None:
             raise MnistgenError(f"{self.run_dir} holds a {self.kind} run, which does not generate images")
-        if "network" not in self._cache:
-            self._cache["network"] = self._network()
-        return self._cache["network"]
+        if self._built is None:
+            self._built = self._network()
+        return self._built
 
     def sampler(self) -> Sampler:
-        if "sampler" not in self._cache:
-            network = self.network()
-            self._cache["sampler"] = self._sampler_of(network)  # type: ignore[misc]
-        return self._cache["sampler"]
+        if self._sampler is None:
+            if self._sampler_of is None:
+                raise MnistgenError(f"{self.run_dir} holds a {self.kind} run, which does not generate images")
+            self._sampler = self._sampler_of(self.network())
+        return self._sampler
 
     def sample(self, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
-        """``n`` images (n, 1, 28, 28) in [0, 1], reproducible for a ``seed``."""
+        """``n`` images (n, C, 28, 28) in [0, 1], reproducible for a ``seed``."""
         try:
             return draw(self.sampler(), n, seed, batch)
         except MnistgenError as exc:
@@ -95,26 +96,31 @@ class TrainedRun:
 
 
 @runtime_checkable
-class Family(Protocol):
+class Family(Protocol[C]):
     """The interface every model family provides (a module-level object in its package)."""
 
     name: str  # recorded as "kind" in config.json and in checkpoints
     title: str  # e.g. "variational autoencoder"
     generates: bool  # do its runs draw images?
-    presets: Mapping[str, Any]  # preset name -> frozen run config (.data, .runtime, .model, .train)
+    presets: Mapping[str, C]  # preset name -> frozen run config (.data, .runtime, .model, .train)
     default_preset: str
-    options: Sequence[Option]  # configure() keywords offered as flags (e.g. the GAN's --loss)
+    options: Sequence[Option]  # configure() keywords offered as `train` flags (e.g. the GAN's --loss)
     budgets: Sequence[Option]  # budget keys (epochs / steps / minutes): the only config a resume may change
+    sampling: Sequence[Option]  # open() keywords offered as `sample` flags (e.g. a flow run's --nfe)
+    stages: Sequence[object]  # its study stages (mnistgen.stagekit.Stage), which the study collects
+    substudies: Sequence[object]  # its stages run on their own (mnistgen.stagekit.SubStudy), as commands
 
-    def configure(self, preset: str, **options: Any) -> Any:
+    def configure(self, preset: str, **options: Any) -> C:
         """The run config of ``preset`` with the family's ``options`` applied."""
+        ...
 
-    def load_config(self, run_dir: Path) -> tuple[Any, str]:
+    def load_config(self, run_dir: Path) -> tuple[C, str]:
         """(run config, preset name) saved in a run directory of this family."""
+        ...
 
     def train(
         self,
-        cfg: Any,
+        cfg: C | None = None,
         out: str | Path | None = None,
         *,
         resume: str | Path | None = None,
@@ -123,37 +129,27 @@ class Family(Protocol):
         download_missing: bool = True,
         preset_name: str = "custom",
         **extra: Any,
-    ) -> TrainedRun:
+    ) -> TrainedRun[C]:
         """Train a new run into ``out`` or continue ``resume`` exactly; returns the trained run."""
+        ...
 
-    def open(self, run_dir: Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun:
+    def open(self, run_dir: Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun[C]:
         """A run of this family from disk (its sampler, on ``device``, loads the checkpoint on first use), drawing
-        with the family's sampling options (``mnistgen sample --label/--guidance/--solver/--nfe``) where it has them."""
+        with the given ``sampling`` options -- only those the family declares reach it (the registry refuses others)."""
+        ...
 
     def make_figures(self, run_dir: Path) -> list[Path]:
         """(Re)draw every figure of a run into ``RUN_DIR/figures/``; returns the files written."""
+        ...
 
 
-SAMPLING_FLAGS = {"label": "--label", "guidance": "--guidance", "solver": "--solver", "nfe": "--nfe"}
-
-
-def refuse_sampling_options(kind: str, sampling: Mapping[str, Any]) -> None:
-    """A family that draws in one way only: any sampling option given is a one-line error."""
-    given = [SAMPLING_FLAGS.get(k, k) for k, v in sampling.items() if v is not None]
-    if given:
-        raise MnistgenError(
-            f"a {kind} run draws its samples in one way: {', '.join(given)} applies to flow runs "
-            "(--label and --guidance to class-conditional ones)"
-        )
-
-
-def budget_keys(family: Family) -> tuple[str, ...]:
+def budget_keys(family: Family[Any]) -> tuple[str, ...]:
     return tuple(o.key for o in family.budgets)
 
 
 @torch.no_grad()
 def draw(sampler: Sampler, n: int, seed: int = 0, batch: int = 1000) -> torch.Tensor:
-    """``n`` images (n, 1, 28, 28) in [0, 1] from ``sampler``, in batches, reproducible for a ``seed``."""
+    """``n`` images (n, C, 28, 28) in [0, 1] from ``sampler``, in batches, reproducible for a ``seed``."""
     if n <= 0:
         raise MnistgenError(f"number of samples must be positive, got {n}")
     gen = torch.Generator(device="cpu").manual_seed(seed)

@@ -15,9 +15,10 @@ from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
 from mnistgen.config import from_dict, load_config_json, resumed_config, save_config
 from mnistgen.errors import MnistgenError
-from mnistgen.family import RUNTIME_KEYS
 
 C = TypeVar("C")
+# Runtime fields that say how and where a run computes, not what it computes: a resume may change them.
+RUNTIME_KEYS = ("runtime.device", "runtime.threads", "runtime.tensorboard")
 
 
 def load_run_config(run_dir: str | Path, kind: str, cls: type[C]) -> tuple[C, str]:

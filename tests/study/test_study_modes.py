@@ -10,7 +10,10 @@ import time
 import pytest
 
 from mnistgen.cli import main
-from mnistgen.study import Cluster, Request, run_study
+from mnistgen.stagekit import Stage
+from mnistgen.study import Cluster, Request, profiles, run_study, stages
+from mnistgen.study.profiles import PAPER
+from mnistgen.study.profiles import QUICK as QUICK_PROFILE
 
 QUICK = ["--quick", "--device", "cpu", "--threads-per-worker", "1"]
 
@@ -62,15 +65,21 @@ PAPER_STAGES = (
 def test_paper_profile_runs_on_tiny_data(tiny_mnist_dir, tmp_path):
     """The original recipes (Keras defaults, the seed DCGAN for the losses, the papers' Wasserstein recipes), with the
     quick profile's tiny work on top so that it runs in seconds (a Dask worker thread sees the patched profile)."""
-    from mnistgen.study import profiles
-    from mnistgen.study.profiles import PAPER, QUICK
-
     recipe_only = ("model.prior_components", "train.decoder_epochs", "train.decoder_images", "model.categories")
-    work = {k: {key: v for key, v in r.items() if key not in recipe_only} for k, r in QUICK.recipes.items()}
-    recipes = {k: {**PAPER.recipes.get(k, {}), **work.get(k, {})} for k in {*PAPER.recipes, *work}}
-    tiny = dataclasses.replace(PAPER, data=QUICK.data, recipes=recipes, n=100, kid_subset=50, sweep_n=100)
+    tiny = dataclasses.replace(PAPER, data=QUICK_PROFILE.data, n=100, kid_subset=50)
+    declared = stages.study_stages
+
+    def paper_on_tiny_work(stage: Stage) -> Stage:
+        if "paper" not in stage.recipes:
+            return stage
+        paper, quick = stage.recipes["paper"], stage.recipes["quick"]
+        work = {key: v for key, v in quick.values.items() if key not in recipe_only}
+        recipes = dict(stage.recipes) | {"paper": dataclasses.replace(paper, values={**paper.values, **work})}
+        return dataclasses.replace(stage, recipes=recipes)
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(profiles.PROFILES, "paper", tiny)
+        mp.setattr(stages, "study_stages", lambda dataset=None: [paper_on_tiny_work(s) for s in declared(dataset)])
         state = run_study(
             tmp_path / "paper",
             Request("paper", "mnist", (0,), 1),

@@ -232,7 +232,11 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tm
         )  # epoch 1: 4 steps + 1 validation batch
 
     monkeypatch.setattr(tv_train, "vae_loss", poisoned)
-    with pytest.raises(MnistgenError, match=r"NaN in epoch 2 .*last good checkpoint \(epoch 1\)"):
+    with pytest.raises(
+        MnistgenError,
+        match=r"^VAE training diverged at epoch 2, step \d+ \(loss nan\); the last good checkpoint \(epoch 1\) "
+        r"is kept in ",
+    ):
         tv.train(tiny_cfg(3), tmp_path / "run", data_dir=tiny_mnist_dir)
     assert load_checkpoint(tmp_path / "run" / "checkpoint_last.pt", "vae")["state"]["epoch"] == 1
 

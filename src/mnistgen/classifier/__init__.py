@@ -27,6 +27,9 @@ class ClassifierFamily:
     default_preset = "default"
     options: tuple[Option, ...] = ()
     budgets: tuple[Option, ...] = ()  # its one-cycle schedule is planned for the whole run: a resume only finishes it
+    sampling: tuple[Option, ...] = ()
+    stages = ()
+    substudies = ()
     train = staticmethod(train)
     load_config = staticmethod(load_config)
     make_figures = staticmethod(make_figures)

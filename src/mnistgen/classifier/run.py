@@ -20,12 +20,14 @@ def classifier_work(summary: dict[str, Any]) -> Work:
     return Work(words, words, images, counts={"epochs": epochs, "images": images})
 
 
-def trained_run(run_dir: Path, cfg: ClassifierRunConfig, preset: str, summary: dict[str, Any]) -> TrainedRun:
+def trained_run(
+    run_dir: Path, cfg: ClassifierRunConfig, preset: str, summary: dict[str, Any]
+) -> TrainedRun[ClassifierRunConfig]:
     """A classifier run (it draws no images: no sampler)."""
     return TrainedRun(KIND, run_dir, cfg, preset, summary, classifier_work(summary))
 
 
-def open_trained(run_dir: str | Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun:
+def open_trained(run_dir: str | Path, device: torch.device | str = "cpu") -> TrainedRun[ClassifierRunConfig]:
     """A classifier run from disk."""
     cfg, preset = load_run_config(run_dir, KIND, ClassifierRunConfig)
     meta_path = Path(run_dir) / rundir.METADATA

@@ -1,33 +1,39 @@
-"""``mnistgen compare-losses`` and ``mnistgen sweep gan-capacity``: the study's GAN sub-studies on their own (the same
-stages as in ``mnistgen run``, with their own report)."""
+"""The families' sub-studies as commands of their own (``mnistgen compare-losses``, ``mnistgen sweep gan-capacity``):
+some stages of the study, with the stages they need, run with the study's options and their own report. The commands
+are built from what the registered families declare."""
 
 from __future__ import annotations
 
+import argparse
+
+from mnistgen import families
 from mnistgen.cli.study_args import add_study_args, run
 from mnistgen.errors import MnistgenError
-
-SUBSTUDIES = {
-    "compare-losses": ("evaluator", "gan-losses-bce", "gan-losses-wgan", "gan-losses-wgan-gp", "gan-losses"),
-    "gan-capacity": ("evaluator", "gan-losses-bce", "gan-capacity"),
-}
+from mnistgen.stagekit import SubStudy
 
 
 def register(commands, train_targets) -> None:
-    c = commands.add_parser(
-        "compare-losses", help="the same GAN trained with bce, wgan and wgan-gp for the same steps, compared"
-    )
-    add_study_args(c)
-    c.set_defaults(func=lambda args: run(args, SUBSTUDIES["compare-losses"]))
-    s = commands.add_parser("sweep", help="parameter sweeps (gan-capacity)")
-    targets = s.add_subparsers(dest="sweep", metavar="SWEEP", parser_class=type(c))
-    s.set_defaults(func=lambda args: _missing(s))
-    w = targets.add_parser(
-        "gan-capacity",
-        help="a ladder of generators, from one too weak for its discriminator to the fast one: collapse vs capacity",
-    )
-    add_study_args(w)
-    w.set_defaults(func=lambda args: run(args, SUBSTUDIES["gan-capacity"]))
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for sub in families.substudies().values():
+        where = commands
+        if sub.group is not None:
+            if sub.group not in groups:
+                parent = commands.add_parser(sub.group, help=f"{sub.group}s of the study ({sub.name}, ...)")
+                groups[sub.group] = parent.add_subparsers(
+                    dest=sub.group, metavar=sub.group.upper(), parser_class=type(parent)
+                )
+                parent.set_defaults(func=lambda args, p=parent, g=sub.group: _missing(p, g))
+            where = groups[sub.group]
+        p = where.add_parser(sub.name, help=sub.help)
+        add_study_args(p)
+        p.set_defaults(func=lambda args, s=sub: _run(args, s))
 
 
-def _missing(parser) -> int:
-    raise MnistgenError(f"name a sweep (see `{parser.prog} --help`)")
+def _run(args: argparse.Namespace, sub: SubStudy) -> int:
+    if sub.dataset is not None and args.dataset is None:
+        args.dataset = sub.dataset
+    return run(args, sub.stages)
+
+
+def _missing(parser: argparse.ArgumentParser, group: str) -> int:
+    raise MnistgenError(f"name a {group} (see `{parser.prog} --help`)")

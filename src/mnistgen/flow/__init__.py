@@ -4,7 +4,8 @@ classifier-free guidance.
 
 Modules: ``config`` (dataclass configs, presets), ``model`` (the U-Net; shape comments), ``loss`` (the path, the
 times, optimal-transport pairing), ``solve`` (ODE solvers and the evaluation count), ``state`` and ``training`` (the
-loop), ``sampler`` (the guided field, drawing, loading a run), ``run`` (a run as a TrainedRun), ``figures``.
+loop), ``sampler`` (the guided field, drawing, loading a run), ``run`` (a run as a TrainedRun), ``figures``,
+``study`` and ``sweep`` (its stage of the study: quality against the number of evaluations).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from mnistgen.flow.loss import flow_matching_loss, ot_pairing, path_point, sampl
 from mnistgen.flow.model import FlowModelConfig, VelocityNet, count_params
 from mnistgen.flow.run import flow_work, open_trained, trained_run
 from mnistgen.flow.sampler import Draw, draw_counted, field_of, generate, load_config, load_net, sampler_of
-from mnistgen.flow.solve import SOLVERS, Solver, integrate
+from mnistgen.flow.solve import SOLVERS, Solver, integrate, solver_for
+from mnistgen.flow.study import STAGES
 from mnistgen.flow.training import train
 
 
@@ -37,6 +39,14 @@ class FlowFamily:
             choices=("on", "off"),
         ),
     )
+    sampling = (
+        Option("--solver", "solver", "the ODE solver (default: the run's own)", choices=tuple(SOLVERS)),
+        Option("--nfe", "nfe", "evaluations of the field, for the fixed-step solvers (default: the run's own)", int),
+        Option("--label", "label", "class-conditional runs: the class to draw (0-9)", int),
+        Option("--guidance", "guidance", "class-conditional runs: classifier-free guidance weight (1 = none)", float),
+    )
+    stages = STAGES
+    substudies = ()
     budgets = (
         Option("--steps", BUDGET_KEYS[0], "total optimiser steps (default: the preset's)", int),
         Option("--minutes", BUDGET_KEYS[1], "optional wall-clock cap of this call in minutes (0 = none)", float),
@@ -78,6 +88,7 @@ __all__ = [
     "path_point",
     "sample_times",
     "sampler_of",
+    "solver_for",
     "train",
     "trained_run",
 ]

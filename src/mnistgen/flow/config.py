@@ -70,9 +70,6 @@ class FlowSampleConfig:
         if self.guidance < 0:
             raise MnistgenError("sample.guidance must be >= 0")
 
-    def solver_(self) -> Solver:
-        return Solver(self.solver, self.nfe)
-
 
 @dataclass(frozen=True)
 class FlowRunConfig:

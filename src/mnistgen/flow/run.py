@@ -36,7 +36,7 @@ def trained_run(
     net: VelocityNet | None = None,
     device: torch.device | str = "cpu",
     draw: Draw | None = None,
-) -> TrainedRun:
+) -> TrainedRun[FlowRunConfig]:
     """The run's :class:`TrainedRun`: its network is ``net`` (in memory) when given, else the checkpoint's, loaded on
     first use; it draws with ``draw`` (default: the run's sampling config)."""
     network = (lambda: net.eval()) if net is not None else (lambda: load_net(run_dir, device)[0])
@@ -52,7 +52,7 @@ def open_trained(
     nfe: int | None = None,
     label: int | None = None,
     guidance: float | None = None,
-) -> TrainedRun:
+) -> TrainedRun[FlowRunConfig]:
     """A flow run from disk; the sampling options override the run's own."""
     run_dir = Path(run_dir)
     cfg, preset = load_config(run_dir)

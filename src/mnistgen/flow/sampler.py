@@ -50,7 +50,8 @@ class Draw:
             raise MnistgenError(f"--label must lie in 0..{classes - 1}, got {label}")
         if guidance is not None and (guidance < 0 or not classes):
             raise MnistgenError("--guidance needs a class-conditional run and a weight >= 0")
-        return cls(Solver(solver or s.solver, nfe or s.nfe), label, s.guidance if guidance is None else guidance)
+        how = Solver(s.solver if solver is None else solver, s.nfe if nfe is None else nfe)
+        return cls(how, label, s.guidance if guidance is None else guidance)
 
 
 def field_of(net: VelocityNet, labels: torch.Tensor | None, guidance: float) -> Field:

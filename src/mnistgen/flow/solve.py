@@ -45,6 +45,12 @@ class Solver:
         return f"{self.name}, NFE {self.nfe}" if self.steps else f"{self.name} (adaptive, tolerance {self.rtol:g})"
 
 
+def solver_for(name: str, nfe: int) -> Solver:
+    """``name`` at ``nfe`` evaluations where it can take that many, else Euler (one evaluation a step), which can."""
+    per = SOLVERS.get(name, 1)
+    return Solver(name if per and nfe >= per and nfe % per == 0 else "euler", nfe)
+
+
 class Counted:
     """A field that counts its evaluations."""
 

@@ -20,6 +20,7 @@ from mnistgen.flow.config import KIND, FlowRunConfig, FlowTrainConfig
 from mnistgen.flow.model import VelocityNet, count_params
 from mnistgen.images import Splits, unit_to_pm1
 from mnistgen.runtime import environment, memory_format
+from mnistgen.trainloop import trim_history
 
 
 @dataclass
@@ -38,12 +39,18 @@ class Trainer:
     info: dict[str, Any]
     step: int = 0
     train_s: float = 0.0
-    ck_step: int | None = None  # the step of the last checkpoint written or loaded
+    checkpoint_step: int | None = None  # the step of the last checkpoint written or loaded
 
     @property
     def sampling_net(self) -> VelocityNet:
         """The network samples come from: the EMA when the run keeps one."""
         return self.ema if self.ema is not None else self.net
+
+    def checkpoint(self) -> None:
+        checkpoint(self)
+
+    def save_history(self) -> None:
+        rundir.write_json(self.run_dir / rundir.HISTORY, self.hist)
 
 
 def lr_at(t: FlowTrainConfig, step: int) -> float:
@@ -65,15 +72,16 @@ def update_ema(ema: VelocityNet, net: VelocityNet, t: FlowTrainConfig, step: int
 
 
 def build_trainer(
-    cfg: FlowRunConfig, run_dir: Path, device: torch.device, splits: Splits, ck: dict | None, preset: str
+    cfg: FlowRunConfig, run_dir: Path, device: torch.device, splits: Splits, saved: dict | None, preset: str
 ) -> Trainer:
-    """Network, EMA, optimiser and history; restored from ``ck`` on resume (the global RNG is restored by train())."""
+    """Network, EMA, optimiser and history; restored from the checkpoint ``saved`` on resume (the global RNG is
+    restored by train())."""
     t, fmt = cfg.train, memory_format(cfg.train)
     net = VelocityNet(cfg.model).to(device, memory_format=fmt)
     ema = copy.deepcopy(net).requires_grad_(False) if t.ema_decay > 0 else None
     opt = torch.optim.Adam(net.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     data = unit_to_pm1(splits.train).to(device, memory_format=fmt)
-    labels = _codes(cfg, net, ema, splits, ck).to(device)
+    labels = _codes(cfg, net, ema, splits, saved).to(device)
     hist: dict[str, Any] = {"step": [], "loss": [], "lr": [], "train_seconds": [], "probe": []}
     info = {
         "preset": preset,
@@ -81,14 +89,25 @@ def build_trainer(
         "environment": environment(device),
         "params": {"velocity_net": count_params(net)},
     }
-    s = Trainer(cfg, run_dir, device, net, ema, opt, data, labels, hist, info)
-    if ck is not None:
-        restore(s, ck)
-    return s
+    trainer = Trainer(
+        cfg=cfg,
+        run_dir=run_dir,
+        device=device,
+        net=net,
+        ema=ema,
+        opt=opt,
+        data=data,
+        labels=labels,
+        hist=hist,
+        info=info,
+    )
+    if saved is not None:
+        restore(trainer, saved)
+    return trainer
 
 
 def _codes(
-    cfg: FlowRunConfig, net: VelocityNet, ema: VelocityNet | None, splits: Splits, ck: dict | None
+    cfg: FlowRunConfig, net: VelocityNet, ema: VelocityNet | None, splits: Splits, saved: dict | None
 ) -> torch.Tensor:
     """The code of every training image: its label, or its k-means cluster (from the checkpoint on resume), whose
     frequencies the networks keep to draw codes from."""
@@ -97,7 +116,7 @@ def _codes(
         return splits.train_labels
     if len(splits.train) < m.classes:
         raise MnistgenError(f"model.classes={m.classes} k-means clusters need at least as many training images")
-    found = ck["extra"].get("clusters") if ck is not None else None
+    found = saved["extra"].get("clusters") if saved is not None else None
     codes = found.long().cpu() if found is not None else cluster_images(splits.train, m.classes, seed=cfg.runtime.seed)
     freq = torch.bincount(codes, minlength=m.classes).float() / len(codes)
     for module in (net, ema):
@@ -106,32 +125,27 @@ def _codes(
     return codes
 
 
-def restore(s: Trainer, ck: dict) -> None:
-    load_module_state(s.net, ck["models"]["velocity_net"], "velocity network")
-    s.opt.load_state_dict(ck["optimizers"]["adam"])
-    if s.ema is not None:
-        load_module_state(s.ema, ck["extra"]["ema"], "EMA velocity network")
-    s.step, s.train_s = ck["state"]["step"], ck["state"]["train_seconds"]
-    s.ck_step = s.step
-    old = rundir.read_json(s.run_dir / rundir.HISTORY) if (s.run_dir / rundir.HISTORY).exists() else s.hist
-    keep = sum(1 for step in old["step"] if step <= s.step)
-    s.hist = {k: (v[:keep] if k != "probe" else [p for p in v if p["step"] <= s.step]) for k, v in old.items()}
+def restore(trainer: Trainer, saved: dict) -> None:
+    load_module_state(trainer.net, saved["models"]["velocity_net"], "velocity network")
+    trainer.opt.load_state_dict(saved["optimizers"]["adam"])
+    if trainer.ema is not None:
+        load_module_state(trainer.ema, saved["extra"]["ema"], "EMA velocity network")
+    trainer.step, trainer.train_s = saved["state"]["step"], saved["state"]["train_seconds"]
+    trainer.checkpoint_step = trainer.step
+    history = trainer.run_dir / rundir.HISTORY
+    trainer.hist = trim_history(rundir.read_json(history) if history.exists() else trainer.hist, trainer.step)
 
 
-def checkpoint(s: Trainer) -> None:
+def checkpoint(trainer: Trainer) -> None:
     save_checkpoint(
-        s.run_dir / rundir.LAST,
+        trainer.run_dir / rundir.LAST,
         kind=KIND,
-        models={"velocity_net": s.net},
-        optimizers={"adam": s.opt},
-        state={"step": s.step, "train_seconds": s.train_s},
-        config=to_dict(s.cfg),
-        data=s.info["data"],
-        extra=({"ema": s.ema.state_dict()} if s.ema is not None else {})
-        | ({"clusters": s.labels.to(torch.int16).cpu()} if s.cfg.model.code == "clusters" else {}),
+        models={"velocity_net": trainer.net},
+        optimizers={"adam": trainer.opt},
+        state={"step": trainer.step, "train_seconds": trainer.train_s},
+        config=to_dict(trainer.cfg),
+        data=trainer.info["data"],
+        extra=({"ema": trainer.ema.state_dict()} if trainer.ema is not None else {})
+        | ({"clusters": trainer.labels.to(torch.int16).cpu()} if trainer.cfg.model.code == "clusters" else {}),
     )
-    s.ck_step = s.step
-
-
-def save_history(s: Trainer) -> None:
-    rundir.write_json(s.run_dir / rundir.HISTORY, s.hist)
+    trainer.checkpoint_step = trainer.step

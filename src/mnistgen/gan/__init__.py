@@ -2,8 +2,9 @@
 
 Modules: ``config`` (dataclass configs, presets, per-loss tuning), ``model`` (generator and
 discriminator; the discriminator returns logits; shape comments), ``loss`` (bce / wgan / wgan-gp on
-logits, one module for all), ``clusters`` (k-means codes of the training images), ``train`` (the loop:
-update D, update G, EMA, probe, checkpoint), ``sampler`` (load a run, draw images), ``figures``.
+logits, one module for all), ``averaging`` (the EMA and its BatchNorm statistics), ``state`` and ``training``
+(the loop: update D, update G, EMA, probe, checkpoint), ``sampler`` (load a run, draw images), ``run`` (a run as
+a TrainedRun), ``figures``, ``study`` (its stages of the study and its sub-studies).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from mnistgen.gan.loss import LOSSES
 from mnistgen.gan.model import Discriminator, GANModelConfig, Generator, build, count_params
 from mnistgen.gan.run import gan_work, open_trained, trained_run
 from mnistgen.gan.sampler import generate, grid_latent, load_config, load_generator, load_sampler, sampler_of
-from mnistgen.gan.training import default_probe, train
+from mnistgen.gan.study import STAGES, SUBSTUDIES
+from mnistgen.gan.training import train
 
 
 class GANFamily:
@@ -39,6 +41,9 @@ class GANFamily:
     presets = PRESETS
     default_preset = "fast"
     options = (Option("--loss", "loss", "bce (default), wgan (weight clipping) or wgan-gp", choices=LOSSES),)
+    sampling: tuple[Option, ...] = ()
+    stages = STAGES
+    substudies = SUBSTUDIES
     budgets = (
         Option("--steps", BUDGET_KEYS[0], "total generator steps (default: the preset's)", int),
         Option("--minutes", BUDGET_KEYS[1], "optional wall-clock cap of this call in minutes (0 = none)", float),
@@ -67,7 +72,6 @@ __all__ = [
     "build",
     "configure",
     "count_params",
-    "default_probe",
     "gan_work",
     "generate",
     "grid_latent",

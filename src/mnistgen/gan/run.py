@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from mnistgen import rundir
-from mnistgen.family import TrainedRun, Work, refuse_sampling_options
+from mnistgen.family import TrainedRun, Work
 from mnistgen.gan.config import KIND, GANRunConfig, hyper
 from mnistgen.gan.model import Generator
 from mnistgen.gan.sampler import load_config, load_generator, sampler_of
@@ -36,7 +36,7 @@ def trained_run(
     summary: Mapping[str, Any],
     generator: Generator | None = None,
     device: torch.device | str = "cpu",
-) -> TrainedRun:
+) -> TrainedRun[GANRunConfig]:
     """The run's :class:`TrainedRun`: its network is ``generator`` (the trained one in memory) when given, else the
     checkpoint's (the EMA copy if the run kept one), loaded on first use."""
     work = gan_work(cfg, int(summary.get("steps", 0)), summary.get("stopped"))
@@ -44,9 +44,8 @@ def trained_run(
     return TrainedRun(KIND, run_dir, cfg, preset, summary, work, network, lambda g: sampler_of(g, cfg.model, device))
 
 
-def open_trained(run_dir: str | Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun:
+def open_trained(run_dir: str | Path, device: torch.device | str = "cpu") -> TrainedRun[GANRunConfig]:
     """A GAN run from disk: config, the summary its training wrote (metadata.json, history.json), a lazy sampler."""
-    refuse_sampling_options(KIND, sampling)
     run_dir = Path(run_dir)
     cfg, preset = load_config(run_dir)
     meta = rundir.read_json(run_dir / rundir.METADATA) if (run_dir / rundir.METADATA).exists() else {}

@@ -15,12 +15,13 @@ from mnistgen.checkpoint import load_module_state, save_checkpoint
 from mnistgen.clusters import cluster_images
 from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
-from mnistgen.gan import loss as L
+from mnistgen.gan import loss as losses
 from mnistgen.gan.averaging import recalibrate_bn
 from mnistgen.gan.config import KIND, GANRunConfig, hyper
 from mnistgen.gan.model import Discriminator, Generator, build, count_params
 from mnistgen.images import Splits, unit_to_pm1
 from mnistgen.runtime import environment, memory_format, use_bf16
+from mnistgen.trainloop import trim_history
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Trainer:
     cfg: GANRunConfig
     run_dir: Path
     device: torch.device
-    hp: L.LossDefaults
+    hyper: losses.LossDefaults
     g: Generator
     d: Discriminator
     ema: Generator | None
@@ -44,7 +45,7 @@ class Trainer:
     step: int = 0
     batches: int = 0
     train_s: float = 0.0
-    ck_step: int | None = None  # the step of the last checkpoint written or loaded
+    checkpoint_step: int | None = None  # the step of the last checkpoint written or loaded
     bn_step: int | None = None  # the step at which the EMA's BatchNorm statistics were last recomputed (train.ema_bn)
 
     def sampling_generator(self) -> Generator:
@@ -60,11 +61,18 @@ class Trainer:
     def autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
+    def checkpoint(self) -> None:
+        checkpoint(self)
+
+    def save_history(self) -> None:
+        rundir.write_json(self.run_dir / rundir.HISTORY, self.hist)
+
 
 def _clusters(
-    cfg: GANRunConfig, g: Generator, splits: Splits, ck: dict | None, device: torch.device
+    cfg: GANRunConfig, g: Generator, splits: Splits, saved: dict | None, device: torch.device
 ) -> torch.Tensor | None:
-    """The cluster codes of the training images (from the checkpoint on resume); sets the generator's frequencies."""
+    """The cluster codes of the training images (from the checkpoint ``saved`` on resume); sets the generator's
+    frequencies."""
     if not g.cluster_codes:
         return None
     n, k = len(splits.train), cfg.model.categories
@@ -72,11 +80,11 @@ def _clusters(
         raise MnistgenError(
             f"model.categories={k} k-means clusters need at least as many training images; the data has {n}"
         )
-    if ck is not None and "clusters" not in ck["extra"]:
+    if saved is not None and "clusters" not in saved["extra"]:
         raise MnistgenError("the checkpoint holds no cluster codes; it was not written by a cluster-conditioned run")
     clusters = (
-        ck["extra"]["clusters"].long().cpu()
-        if ck is not None
+        saved["extra"]["clusters"].long().cpu()
+        if saved is not None
         else cluster_images(splits.train, k, seed=cfg.runtime.seed)
     )
     if len(clusters) != n:
@@ -86,16 +94,18 @@ def _clusters(
 
 
 def build_trainer(
-    cfg: GANRunConfig, run_dir: Path, device: torch.device, splits: Splits, ck: dict | None, preset: str
+    cfg: GANRunConfig, run_dir: Path, device: torch.device, splits: Splits, saved: dict | None, preset: str
 ) -> Trainer:
-    """Networks, optimisers, EMA and history; restored from ``ck`` (with the global RNG) on resume."""
-    t, hp = cfg.train, hyper(cfg.train)
+    """Networks, optimisers, EMA and history; restored from the checkpoint ``saved`` (but the global RNG, which
+    train() restores last) on resume."""
+    t, hyper_values = cfg.train, hyper(cfg.train)
     data = (unit_to_pm1(splits.train) if cfg.model.output == "tanh" else splits.train).to(device)
     g, d = build(cfg.model)
     g, d = g.to(device, memory_format=memory_format(t)), d.to(device, memory_format=memory_format(t))
-    opt_g = L.make_optimizer(hp.optimizer, g.parameters(), hp.lr_g, (hp.beta1, hp.beta2), t.adam_eps)
-    opt_d = L.make_optimizer(hp.optimizer, d.parameters(), hp.lr_d, (hp.beta1, hp.beta2), t.adam_eps)
-    clusters = _clusters(cfg, g, splits, ck, device)
+    betas = (hyper_values.beta1, hyper_values.beta2)
+    opt_g = losses.make_optimizer(hyper_values.optimizer, g.parameters(), hyper_values.lr_g, betas, t.adam_eps)
+    opt_d = losses.make_optimizer(hyper_values.optimizer, d.parameters(), hyper_values.lr_d, betas, t.adam_eps)
+    clusters = _clusters(cfg, g, splits, saved, device)
     ema = copy.deepcopy(g).requires_grad_(False) if t.ema_decay > 0 else None
     hist: dict[str, Any] = {
         "loss": t.loss,
@@ -111,51 +121,59 @@ def build_trainer(
     info = {
         "preset": preset,
         "loss": t.loss,
-        "hyper": dataclasses.asdict(hp),
+        "hyper": dataclasses.asdict(hyper_values),
         "data": splits.info,
         "environment": environment(device),
         "params": {"generator": count_params(g), "discriminator": count_params(d)},
     }
-    s = Trainer(
-        cfg, run_dir, device, hp, g, d, ema, opt_g, opt_d, data, clusters, hist, info, use_bf16(t.precision, device)
+    trainer = Trainer(
+        cfg=cfg,
+        run_dir=run_dir,
+        device=device,
+        hyper=hyper_values,
+        g=g,
+        d=d,
+        ema=ema,
+        opt_g=opt_g,
+        opt_d=opt_d,
+        data=data,
+        clusters=clusters,
+        hist=hist,
+        info=info,
+        bf16=use_bf16(t.precision, device),
     )
-    s.info["precision"] = "bf16" if s.bf16 else "fp32"
-    if ck is not None:
-        restore(s, ck)
-    return s
+    trainer.info["precision"] = "bf16" if trainer.bf16 else "fp32"
+    if saved is not None:
+        restore(trainer, saved)
+    return trainer
 
 
-def restore(s: Trainer, ck: dict) -> None:
-    load_module_state(s.g, ck["models"]["generator"], "generator")
-    load_module_state(s.d, ck["models"]["discriminator"], "discriminator")
-    s.opt_g.load_state_dict(ck["optimizers"]["generator"])
-    s.opt_d.load_state_dict(ck["optimizers"]["discriminator"])
-    if s.ema is not None:
-        load_module_state(s.ema, ck["extra"]["ema"], "EMA generator")
-    s.step, s.batches, s.train_s = ck["state"]["step"], ck["state"]["batches"], ck["state"]["train_seconds"]
-    s.ck_step = s.step  # the global RNG is restored last, by train(), once setup has drawn all it draws
-    old = rundir.read_json(s.run_dir / rundir.HISTORY) if (s.run_dir / rundir.HISTORY).exists() else s.hist
-    keep = sum(1 for step in old["step"] if step <= s.step)
-    s.hist = {k: (v[:keep] if k not in ("probe", "loss") else v) for k, v in old.items()}
-    s.hist["probe"] = [p for p in old.get("probe", []) if p["step"] <= s.step]
+def restore(trainer: Trainer, saved: dict) -> None:
+    load_module_state(trainer.g, saved["models"]["generator"], "generator")
+    load_module_state(trainer.d, saved["models"]["discriminator"], "discriminator")
+    trainer.opt_g.load_state_dict(saved["optimizers"]["generator"])
+    trainer.opt_d.load_state_dict(saved["optimizers"]["discriminator"])
+    if trainer.ema is not None:
+        load_module_state(trainer.ema, saved["extra"]["ema"], "EMA generator")
+    state = saved["state"]
+    trainer.step, trainer.batches, trainer.train_s = state["step"], state["batches"], state["train_seconds"]
+    trainer.checkpoint_step = trainer.step  # the global RNG is restored last, by train(), once setup has drawn all
+    history = trainer.run_dir / rundir.HISTORY
+    trainer.hist = trim_history(rundir.read_json(history) if history.exists() else trainer.hist, trainer.step)
 
 
-def checkpoint(s: Trainer) -> None:
-    extra = ({"ema": s.sampling_generator().state_dict()} if s.ema is not None else {}) | (
-        {"clusters": s.clusters.to(torch.int16).cpu()} if s.clusters is not None else {}
+def checkpoint(trainer: Trainer) -> None:
+    extra = ({"ema": trainer.sampling_generator().state_dict()} if trainer.ema is not None else {}) | (
+        {"clusters": trainer.clusters.to(torch.int16).cpu()} if trainer.clusters is not None else {}
     )
     save_checkpoint(
-        s.run_dir / rundir.LAST,
+        trainer.run_dir / rundir.LAST,
         kind=KIND,
-        models={"generator": s.g, "discriminator": s.d},
-        optimizers={"generator": s.opt_g, "discriminator": s.opt_d},
-        state={"step": s.step, "batches": s.batches, "train_seconds": s.train_s},
-        config=to_dict(s.cfg),
-        data=s.info["data"],
+        models={"generator": trainer.g, "discriminator": trainer.d},
+        optimizers={"generator": trainer.opt_g, "discriminator": trainer.opt_d},
+        state={"step": trainer.step, "batches": trainer.batches, "train_seconds": trainer.train_s},
+        config=to_dict(trainer.cfg),
+        data=trainer.info["data"],
         extra=extra,
     )
-    s.ck_step = s.step
-
-
-def save_history(s: Trainer) -> None:
-    rundir.write_json(s.run_dir / rundir.HISTORY, s.hist)
+    trainer.checkpoint_step = trainer.step

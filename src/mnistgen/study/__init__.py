@@ -1,10 +1,10 @@
 """The study (``mnistgen run``): every stage of the original study, for one or more training seeds, as a graph of
 units (a stage for one seed) run by Dask on this machine or on a cluster, and its report.
 
-Modules: ``profiles`` (full / quick / paper), ``stages`` (the stages in order), ``trainings``, ``losses`` and
-``capacity`` (what they do), ``context`` (what a unit sees), ``units`` (a unit on a worker), ``cluster`` (the Dask
-side), ``state`` (study.json and the resume rule), ``results`` (typed results), ``aggregate`` (spreads over seeds,
-phenomena as k of n), ``captions``, ``content`` and ``report`` (the report).
+The stages are declared by the families, in their own folders (see :mod:`mnistgen.stagekit`); the study keeps what
+is its own. Modules: ``profiles`` (full / quick / paper), ``stages`` (the study's own stages around the families',
+in order), ``units`` (a unit on a worker), ``cluster`` (the Dask side), ``state`` (study.json, unit records and the
+resume rule), ``aggregate`` (spreads over seeds, phenomena as k of n), ``content`` and ``report`` (the report).
 """
 
 from __future__ import annotations
@@ -17,16 +17,26 @@ from pathlib import Path
 
 import mnistgen
 from mnistgen.data import load_dataset
+from mnistgen.datasets import describe
 from mnistgen.errors import MnistgenError
 from mnistgen.runtime import environment, resolve_device
+from mnistgen.stagekit import Profile, Setup, Stage
+from mnistgen.study import stages as declared
 from mnistgen.study.cluster import Cluster, connect, execute, preflight
 from mnistgen.study.content import stage_seconds
-from mnistgen.study.context import Setup
-from mnistgen.study.profiles import FULL, PAPER, PROFILES, QUICK, Profile
+from mnistgen.study.profiles import FULL, PAPER, PROFILES, QUICK
 from mnistgen.study.report import write_report
-from mnistgen.study.results import UnitRecord
-from mnistgen.study.stages import STAGES, Stage
-from mnistgen.study.state import STATE, Request, StudyState, load_state, open_study, parse_seeds, save_state, seed_words
+from mnistgen.study.state import (
+    STATE,
+    Request,
+    StudyState,
+    UnitRecord,
+    load_state,
+    open_study,
+    parse_seeds,
+    save_state,
+    seed_words,
+)
 
 
 def log(message: str) -> None:
@@ -37,6 +47,23 @@ def caps(stages: Sequence[Stage], minutes: float) -> dict[str, float]:
     """Minutes per training stage under a study-wide cap, in proportion to the stages' shares (none without a cap)."""
     total = sum(s.share for s in stages)
     return {s.name: minutes * s.share / total for s in stages if s.share > 0} if minutes > 0 and total > 0 else {}
+
+
+def select(stages: Sequence[Stage], only: Sequence[str] | None) -> list[Stage]:
+    """The stages named in ``only`` (all when None) and those they need, in the study's order."""
+    if only is None:
+        return list(stages)
+    by_name = {s.name: s for s in stages}
+    unknown = [name for name in only if name not in by_name]
+    if unknown:
+        raise MnistgenError(f"no study stage is named {unknown[0]!r} for this dataset")
+    wanted, todo = set(), list(only)
+    while todo:
+        name = todo.pop()
+        if name not in wanted:
+            wanted.add(name)
+            todo += by_name[name].needs
+    return [s for s in stages if s.name in wanted]
 
 
 def plan(state: StudyState, stages: Sequence[Stage]) -> list[tuple[str, int]]:
@@ -70,11 +97,12 @@ def run_study(
     state, replace = open_study(out, request, resume=resume, overwrite=overwrite)
     dev = resolve_device(device)
     ds = load_dataset(state.dataset, data_dir, download_missing=download_missing)  # fail (or fall back) early
-    stages = [s for s in STAGES if only is None or s.name in only]
+    stages = select(declared.study_stages(describe(state.dataset)), only)
     env = environment(dev) | {"torch_threads": state.threads, "kernels": state.kernels}
-    state.n, state.minutes, state.data_info, state.environment = PROFILES[state.profile].n, minutes, ds.info(), env
+    profile = PROFILES[state.profile]
+    state.n, state.minutes, state.data_info, state.environment = profile.n, minutes, ds.info(), env
     setup = Setup(
-        out, state.profile, state.dataset, data_dir, download_missing, dev.type, state.threads, caps(stages, minutes)
+        out, profile, state.dataset, data_dir, download_missing, dev.type, state.threads, caps(stages, minutes)
     )
     with connect(cluster, state.threads, state.kernels, log) as client:
         _prepare(client, out, replace, state)
@@ -87,11 +115,11 @@ def run_study(
         started = time.monotonic()
         done = {(r.stage, r.seed): r for r in state.units.values() if r.done}
         try:
-            execute(client, setup, todo, done, lambda rec: _record(out, state, rec))
+            execute(client, setup, {s.name: s for s in stages}, todo, done, lambda rec: _record(out, state, rec))
         finally:
             state.wall_seconds += time.monotonic() - started  # summed over resumes
             save_state(out, state)
-    write_report(out, state, state.ordered([s.name for s in STAGES]), {s.name: s.section for s in STAGES})
+    write_report(out, state, stages)
     return state
 
 
@@ -134,8 +162,8 @@ def _record(out: Path, state: StudyState, rec: UnitRecord) -> None:
 def stage_table(state: StudyState) -> str:
     """Per unit: status, the work it did and its wall time."""
     rows = [f"{'stage':<18} {'seed':>4} {'status':<8} {'work':<48} {'wall':>8}"]
-    for r in state.ordered([s.name for s in STAGES]):
-        m = r.result.model if r.done else None  # type: ignore[union-attr]
+    for r in state.ordered([s.name for s in declared.study_stages(describe(state.dataset))]):
+        m = r.outcome.model if r.outcome is not None else None
         work = m.work.summary if m is not None and m.work is not None else ""
         rows.append(f"{r.stage:<18} {r.seed:>4} {r.status:<8} {work:<48} {r.seconds:>7.1f}s")
     rows.append(f"{'total':<18} {'':>4} {'':<8} {'':<48} {stage_seconds(state):>7.1f}s")
@@ -147,17 +175,18 @@ __all__ = [
     "PAPER",
     "PROFILES",
     "QUICK",
-    "STAGES",
     "STATE",
     "Cluster",
     "Profile",
     "Request",
     "Stage",
     "StudyState",
+    "UnitRecord",
     "caps",
     "load_state",
     "parse_seeds",
     "run_study",
+    "select",
     "stage_table",
     "write_report",
 ]

@@ -22,9 +22,8 @@ from distributed import Client, LocalCluster, as_completed
 from mnistgen.errors import MnistgenError
 from mnistgen.kernels import environment_for
 from mnistgen.runtime import progress
-from mnistgen.study import stages
-from mnistgen.study.context import Setup
-from mnistgen.study.results import UnitRecord
+from mnistgen.stagekit import Setup, Stage
+from mnistgen.study.state import UnitRecord
 from mnistgen.study.units import PROBE, check_worker, run_unit, worker_version
 
 SCHEDULER_ENV = "MNISTGEN_SCHEDULER"
@@ -118,14 +117,18 @@ def preflight(client: Client, out: Path, kernels: str, version: str) -> None:
 
 
 def submit(
-    client: Client, setup: Setup, plan: Sequence[tuple[str, int]], done: dict[tuple[str, int], UnitRecord]
+    client: Client,
+    setup: Setup,
+    specs: dict[str, Stage],
+    plan: Sequence[tuple[str, int]],
+    done: dict[tuple[str, int], UnitRecord],
 ) -> dict[Any, tuple[str, int]]:
     """Submit every unit of ``plan`` (in the study's order, which sets their priority) with its dependencies: the
     futures of planned units, the records of finished ones; returns {future: (stage, seed)}."""
     futures: dict[tuple[str, int], Any] = {}
     token = uuid.uuid4().hex[:8]
     for i, (stage, seed) in enumerate(plan):
-        spec = stages.BY_NAME[stage]
+        spec = specs[stage]
         absent = lambda d: UnitRecord(d, seed, "skipped", error="not in the study")  # noqa: B023 - used at once
         deps = [futures.get((d, seed)) or done.get((d, seed)) or absent(d) for d in (*spec.needs, *spec.after)]
         futures[(stage, seed)] = client.submit(
@@ -137,6 +140,7 @@ def submit(
 def execute(
     client: Client,
     setup: Setup,
+    specs: dict[str, Stage],
     plan: Sequence[tuple[str, int]],
     done: dict[tuple[str, int], UnitRecord],
     record: Callable[[UnitRecord], None],
@@ -145,7 +149,7 @@ def execute(
     the units not yet finished (their runs keep their checkpoints) and is raised again."""
     if not plan:
         return
-    pending = submit(client, setup, plan, done)
+    pending = submit(client, setup, specs, plan, done)
     bar = progress(total=len(plan), desc="study units", unit="unit", leave=True)
     try:
         for future in as_completed(list(pending)):

@@ -9,16 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from mnistgen.datasets import DatasetInfo, describe
-from mnistgen.study.aggregate import Tally, models, score_spreads, shown_by, tallies, tally_sentence
-from mnistgen.study.results import Block, Figure, Heading, ModelResult, Table, Text, UnitRecord
-from mnistgen.study.state import StudyState, seed_words
+from mnistgen.stagekit import Block, Figure, Heading, ModelResult, Section, Stage, Table, Text
+from mnistgen.study.aggregate import Tally, claims, models, score_spreads, shown_by, tallies, tally_sentence
+from mnistgen.study.stages import COMPARISON, sections
+from mnistgen.study.state import StudyState, UnitRecord, seed_words
 
-SECTIONS = {
-    "comparison": "Quantitative and qualitative comparison",
-    "vae": "Variational autoencoder",
-    "gan": "GAN",
-    "flow": "Flow matching",
-}
 HEADERS = (
     "samples",
     "IS, n = 500",
@@ -42,7 +37,8 @@ def stage_seconds(state: StudyState) -> float:
 
 def _header(state: StudyState, records: Sequence[UnitRecord], info: DatasetInfo) -> list[Block]:
     env = state.environment
-    ev = next((r.result.evaluator.text for r in records if r.done and r.result.evaluator), "the dataset's evaluator")
+    found = (r.outcome.evaluator.text for r in records if r.outcome is not None and r.outcome.evaluator is not None)
+    ev = next(found, "the dataset's evaluator")
     n_seeds = len(state.seeds)
     seeds = f"seed {state.seeds[0]}" if n_seeds == 1 else f"{n_seeds} training seeds ({seed_words(state.seeds)})"
     return [
@@ -167,22 +163,22 @@ def _with_tally(block: Block, found: list[Tally], seed: int, n_seeds: int) -> Bl
 
 
 def _section_blocks(
-    state: StudyState, records: Sequence[UnitRecord], found: list[Tally], key: str, section_of: dict[str, str]
+    state: StudyState, records: Sequence[UnitRecord], found: list[Tally], section: Section, section_of: dict[str, str]
 ) -> list[Block]:
     first = state.seeds[0]
     return [
         _with_tally(b, found, first, len(state.seeds))
         for r in records
-        if r.seed == first and r.done and section_of.get(r.stage) == key
-        for b in r.result.blocks
-    ]  # type: ignore
+        if r.seed == first and r.outcome is not None and section_of.get(r.stage) == section.key
+        for b in r.outcome.blocks
+    ]
 
 
 def _work_table(records: Sequence[UnitRecord]) -> Table:
     rows = []
     for r in records:
-        m = r.result.model if r.done else None  # type: ignore[union-attr]
-        work = m.work.detail if m is not None and m.work is not None else (r.result.note if r.done else "")  # type: ignore
+        m = r.outcome.model if r.outcome is not None else None
+        work = m.work.detail if m is not None and m.work is not None else (r.outcome.note if r.outcome else "")
         cut = m is not None and m.work is not None and m.work.cut_short
         note = r.error or ("cut short by the --minutes cap" if cut else "")
         rows.append((r.stage, r.seed, r.status, work, round(r.seconds, 1), note))
@@ -204,14 +200,19 @@ def _appendix(state: StudyState, records: Sequence[UnitRecord]) -> list[Block]:
     ]
 
 
-def build_blocks(state: StudyState, records: Sequence[UnitRecord], section_of: dict[str, str]) -> list[Block]:
+def build_blocks(state: StudyState, records: Sequence[UnitRecord], stages: Sequence[Stage]) -> list[Block]:
+    """The report: header, comparison, phenomena, then every section the stages declare (in their order) that has
+    blocks, the work and environment, and the per-seed appendix."""
     info = describe(state.dataset)
-    found = tallies(records, info)
-    blocks = _header(state, records, info) + [Heading(2, SECTIONS["comparison"])] + _comparison(state, records, info)
-    blocks += _section_blocks(state, records, found, "comparison", section_of) + _phenomena(state, found)
-    for key in ("vae", "gan", "flow"):
-        section = _section_blocks(state, records, found, key, section_of)
-        blocks += [Heading(2, SECTIONS[key]), *section] if section else []
+    found = tallies(records, info, claims(stages))
+    section_of = {s.name: s.section.key for s in stages}
+    blocks = _header(state, records, info) + [Heading(2, COMPARISON.title)] + _comparison(state, records, info)
+    blocks += _section_blocks(state, records, found, COMPARISON, section_of) + _phenomena(state, found)
+    for section in sections(stages):
+        if section.order <= COMPARISON.order:
+            continue
+        shown = _section_blocks(state, records, found, section, section_of)
+        blocks += [Heading(2, section.title), *shown] if shown else []
     env_rows = tuple((k, v) for k, v in state.environment.items())
     blocks += [Heading(2, "Work, time and environment"), _work_table(records), Table(("what", "value"), env_rows)]
     return blocks + _appendix(state, records)

@@ -15,19 +15,20 @@ from typing import Any
 
 from mnistgen.datasets import describe
 from mnistgen.rundir import atomic_write, write_json
-from mnistgen.study.aggregate import models, score_spreads, tallies
+from mnistgen.stagekit import Block, Figure, Heading, Stage, Table, Text, encode
+from mnistgen.study.aggregate import claims, models, score_spreads, tallies
 from mnistgen.study.content import build_blocks
-from mnistgen.study.results import Block, Figure, Heading, Table, Text, UnitRecord, encode
-from mnistgen.study.state import StudyState
+from mnistgen.study.state import StudyState, UnitRecord
 
 METRICS_VERSION = 2
 
 
-def collect_metrics(state: StudyState, records: Sequence[UnitRecord]) -> dict[str, Any]:
+def collect_metrics(state: StudyState, records: Sequence[UnitRecord], stages: Sequence[Stage]) -> dict[str, Any]:
     """The content of ``metrics.json``: what the study is, the evaluator's identity, then per scored model its scores
     per seed (with the work done and whether a --minutes cap cut it short) and their mean and 95 % interval, and per
     phenomenon its outcome per seed. No timings: the same seeds give the same file."""
-    evaluator = next((r.result.evaluator.identity for r in records if r.done and r.result.evaluator), None)
+    found = (r.outcome.evaluator for r in records if r.outcome is not None and r.outcome.evaluator is not None)
+    evaluator = next((e.identity for e in found), None)
     out: dict[str, Any] = {
         "version": METRICS_VERSION,
         "profile": state.profile,
@@ -58,7 +59,7 @@ def collect_metrics(state: StudyState, records: Sequence[UnitRecord]) -> dict[st
                 for seed, m in per_seed.items()
             },
         }
-    for t in tallies(records, describe(state.dataset)):
+    for t in tallies(records, describe(state.dataset), claims(stages)):
         out["phenomena"][t.claim.key] = {
             "claim": t.title,
             "holds": t.k,
@@ -141,14 +142,11 @@ def render_html(blocks: Sequence[Block], out: Path, title: str) -> str:
     )
 
 
-def write_report(
-    out: Path, state: StudyState, records: Sequence[UnitRecord], section_of: dict[str, str]
-) -> dict[str, Path]:
-    """Write metrics.json, report.md and report.html into the study directory ``out``."""
-    write_json(out / "metrics.json", encode(collect_metrics(state, records)))
-    blocks = [
-        b for b in build_blocks(state, records, section_of) if not isinstance(b, Figure) or (out / b.path).is_file()
-    ]
+def write_report(out: Path, state: StudyState, stages: Sequence[Stage]) -> dict[str, Path]:
+    """Write metrics.json, report.md and report.html of the ``stages`` in ``state`` into the study directory ``out``."""
+    records = state.ordered([s.name for s in stages])
+    write_json(out / "metrics.json", encode(collect_metrics(state, records, stages)))
+    blocks = [b for b in build_blocks(state, records, stages) if not isinstance(b, Figure) or (out / b.path).is_file()]
     md, page = render_markdown(blocks), render_html(blocks, out, "mnistgen study report")
     atomic_write(out / "report.md", lambda fh: fh.write(md), mode="w")
     atomic_write(out / "report.html", lambda fh: fh.write(page), mode="w")

@@ -1,33 +1,24 @@
-"""The stages of the study, in order. A stage runs once per seed (a *unit*); it returns a :class:`StageResult`: its
-scored model (if any), its report blocks and the phenomena it observed. The report renders what the units return; it
-names no stage and no figure path.
+"""The stages of a study, in order: the study's own (the evaluator, the real data's scores, the comparison figure)
+around every registered family's declared stages. A stage runs once per seed (a *unit*) and returns a
+:class:`StageResult`; the report renders what the units return, in the sections the stages declare, and names no
+stage, family or figure path itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
 
 from mnistgen import families
+from mnistgen.datasets import DatasetInfo, describe
+from mnistgen.errors import MnistgenError
 from mnistgen.metrics import evaluate_real, held_out, inception_score_of
 from mnistgen.plotting import save_rows
-from mnistgen.study.capacity import capacity_stage
-from mnistgen.study.context import Context
-from mnistgen.study.flow_stage import flow_stage
-from mnistgen.study.losses import loss_stage
-from mnistgen.study.results import EvaluatorInfo, ModelResult, Scores, StageResult
-from mnistgen.study.trainings import StageFn, gan_stage, vae_stage
+from mnistgen.stagekit import EVALUATOR, Context, EvaluatorInfo, ModelResult, Scores, Section, Stage, StageResult
+from mnistgen.study.profiles import PROFILES
 
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    title: str
-    section: str  # the report section its blocks go into (see mnistgen.study.content.SECTIONS)
-    run: StageFn
-    needs: tuple[str, ...] = ()  # stages of the same seed that must have finished for it to run
-    after: tuple[str, ...] = ()  # stages of the same seed it waits for, and runs after even if they failed
-    share: float = 0.0  # its share of the study's training time (only used to split an optional --minutes cap)
+SETUP = Section("setup", "Setup", 0)
+COMPARISON = Section("comparison", "Quantitative and qualitative comparison", 1)
 
 
 def _evaluator(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
@@ -48,17 +39,17 @@ def _real(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
 
 
 def _comparison(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
-    """One figure: a row of real images, then a row of samples of the first finished VAE, GAN and flow model."""
-    first = {
-        kind: next((r.model for r in deps.values() if r.model is not None and r.model.kind == kind), None)
-        for kind in ("vae", "gan", "flow")
-    }
-    models = [m for m in first.values() if m is not None]
+    """One figure: a row of real images, then a row of samples of each family's first finished model."""
+    first: dict[str, ModelResult] = {}
+    for result in deps.values():
+        if result.model is not None and result.model.kind != "real":
+            first.setdefault(result.model.kind, result.model)
+    models = list(first.values())
     s = ctx.setup
     rows = [("real", held_out(ctx.evaluator(), s.data_dir, s.download_missing)[:12])]
     for m in models:
-        run = families.open_trained(ctx.out / m.run_dir)  # type: ignore[operator]
-        rows.append((m.label.replace(" (", "\n(", 1), run.sample(12, seed=ctx.seed)))
+        assert m.run_dir is not None  # a trained model's result names its run
+        rows.append((m.label.replace(" (", "\n(", 1), ctx.open(m.run_dir).sample(12, seed=ctx.seed)))
     names = [m.label.split(" (")[0] for m in models]  # "VAE", "GAN", "Flow matching"
     title = f"{ctx.info.title}: " + " vs ".join(["real", *names]) + " samples"  # e.g. "MNIST: real vs VAE vs GAN …"
     path = save_rows(rows, ctx.out / "figures" / "comparison.png", title)
@@ -67,91 +58,61 @@ def _comparison(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
     return StageResult((ctx.fig(path, caption),))
 
 
-def _loss_run(loss: str, share: float) -> Stage:
-    words = {"bce": "cross-entropy", "wgan": "Wasserstein, weight clipping", "wgan-gp": "Wasserstein, gradient penalty"}
-    label = words[loss]
-    run = gan_stage(
-        f"gan-losses-{loss}",
-        lambda c: c.profile.loss_preset,
-        loss,
-        lambda c: f"GAN ({c.profile.loss_preset}, {label})",
-        show=loss == "bce",
-    )
-    return Stage(f"gan-losses-{loss}", f"GAN, loss comparison: {label}", "gan", run, ("evaluator",), share=share)
-
-
-GENERATORS = (
-    "vae-conv",
-    "vae-seed",
-    "vae-seed-2d",
-    "gan-losses-bce",
-    "gan-losses-wgan",
-    "gan-losses-wgan-gp",
-    "gan-seed",
-    "flow",
+OWN_FIRST = (
+    Stage(EVALUATOR, "the dataset's evaluator classifier (shipped with the package)", SETUP, _evaluator),
+    Stage("real", "real-data reference scores", SETUP, _real, needs=(EVALUATOR,)),
 )
-STAGES = [
-    Stage("evaluator", "the dataset's evaluator classifier (shipped with the package)", "setup", _evaluator),
-    Stage("real", "real-data reference scores", "setup", _real, ("evaluator",)),
+OWN_LAST = (
     Stage(
-        "vae-conv",
-        "VAE, strong convolutional preset (mixture prior)",
-        "vae",
-        vae_stage("conv", "VAE (conv)"),
-        ("evaluator",),
-        share=1.5,
+        "comparison",
+        "qualitative comparison figure",
+        COMPARISON,
+        _comparison,
+        needs=(EVALUATOR,),
+        after_models=True,
     ),
-    Stage(
-        "vae-seed",
-        "VAE, the study's LSTM / tiny-decoder networks (latent 10), with early stopping",
-        "vae",
-        vae_stage("seed", "VAE (seed)"),
-        ("evaluator",),
-        share=1.2,
-    ),
-    Stage(
-        "vae-seed-2d",
-        "VAE, the seed networks with a 2-D latent (the latent map), started from the 10-D one",
-        "vae",
-        vae_stage("seed-2d", "VAE (seed, 2-D)", warm_from="vae-seed"),
-        ("evaluator", "vae-seed"),
-        share=0.5,
-    ),
-    _loss_run("bce", 1.2),
-    _loss_run("wgan", 1.2),
-    _loss_run("wgan-gp", 2.0),
-    Stage(
-        "gan-losses",
-        "cross-entropy vs Wasserstein at equal work: convergence and stability",
-        "gan",
-        loss_stage,
-        after=("gan-losses-bce", "gan-losses-wgan", "gan-losses-wgan-gp"),
-    ),
-    Stage(
-        "gan-seed",
-        "GAN, the study's seed DCGAN (its architecture exactly, a fast recipe)",
-        "gan",
-        gan_stage("gan-seed", lambda c: c.profile.seed_gan_preset, "bce", lambda c: "GAN (seed DCGAN)", show=True),
-        ("evaluator",),
-        share=2.5,
-    ),
-    Stage(
-        "gan-capacity",
-        "generator capacity vs mode collapse (a too-weak MLP, then wider and wider conv generators)",
-        "gan",
-        capacity_stage,
-        ("evaluator", "gan-losses-bce"),
-        share=3.2,
-    ),
-    Stage(
-        "flow",
-        "flow matching (a small U-Net, rectified flow), quality against the number of function evaluations",
-        "flow",
-        flow_stage,
-        ("evaluator",),
-        after=("vae-conv", "gan-losses-bce"),
-        share=2.5,
-    ),
-    Stage("comparison", "qualitative comparison figure", "comparison", _comparison, ("evaluator",), after=GENERATORS),
-]
-BY_NAME = {s.name: s for s in STAGES}
+)
+
+
+def study_stages(dataset: DatasetInfo | None = None) -> list[Stage]:
+    """The study's stages in order -- its own first ones, every family's, its own last ones -- for ``dataset`` (all
+    of them when None), each ``after_models`` stage waiting for the model stages before it."""
+    declared = [*OWN_FIRST, *families.stages(), *OWN_LAST]
+    chosen = [s for s in declared if dataset is None or s.runs_on(dataset)]
+    _check(chosen)
+    out: list[Stage] = []
+    for stage in chosen:
+        if stage.after_models:
+            earlier = tuple(s.name for s in out if s.kind is not None and s.name not in stage.after)
+            stage = dataclasses.replace(stage, after=(*stage.after, *earlier))
+        out.append(stage)
+    return out
+
+
+def _check(stages: Sequence[Stage]) -> None:
+    """Names unique, dependencies declared, recipes only for known profiles."""
+    seen: set[str] = set()
+    for stage in stages:
+        if stage.name in seen:
+            raise MnistgenError(f"two study stages are named {stage.name!r}")
+        unknown = [d for d in (*stage.needs, *stage.after) if d not in seen]
+        if unknown:
+            raise MnistgenError(f"stage {stage.name!r} waits for {unknown[0]!r}, which is not declared before it")
+        strange = [p for p in stage.recipes if p not in PROFILES]
+        if strange:
+            raise MnistgenError(f"stage {stage.name!r} declares a recipe for the unknown profile {strange[0]!r}")
+        seen.add(stage.name)
+
+
+def by_name(dataset: str | None = None) -> dict[str, Stage]:
+    return {s.name: s for s in study_stages(describe(dataset) if dataset else None)}
+
+
+def generators(stages: Sequence[Stage]) -> tuple[str, ...]:
+    """The stages that score a trained model, in order."""
+    return tuple(s.name for s in stages if s.kind is not None)
+
+
+def sections(stages: Sequence[Stage]) -> list[Section]:
+    """The report's sections the stages declare, in their order."""
+    return sorted({s.section for s in stages}, key=lambda sec: sec.order)

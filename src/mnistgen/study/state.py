@@ -13,10 +13,34 @@ from typing import Any
 from mnistgen import kernels
 from mnistgen.errors import MnistgenError
 from mnistgen.rundir import read_json, write_json
-from mnistgen.study.results import UnitRecord, decode, encode
+from mnistgen.stagekit import StageResult, decode, encode, result_type
 
 STATE = "study.json"
 VERSION = 2
+
+
+@result_type
+@dataclass(frozen=True)
+class UnitRecord:
+    """One unit's outcome as ``study.json`` keeps it: done (with its result), failed (with the error) or skipped."""
+
+    stage: str
+    seed: int
+    status: str  # "done" | "failed" | "skipped" | "pending"
+    seconds: float = 0.0
+    result: StageResult | None = None
+    error: str = ""
+    worker: str = ""  # host and process that ran it
+    cap_minutes: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done" and self.result is not None
+
+    @property
+    def outcome(self) -> StageResult | None:
+        """Its result if it finished, else None."""
+        return self.result if self.status == "done" else None
 
 
 @dataclass

@@ -20,11 +20,12 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import mnistgen
+from mnistgen import families
 from mnistgen.errors import MnistgenError
 from mnistgen.runtime import kernel_capability, seed_everything
+from mnistgen.stagekit import Context, Setup
 from mnistgen.study import stages
-from mnistgen.study.context import Context, Setup
-from mnistgen.study.results import UnitRecord
+from mnistgen.study.state import UnitRecord
 
 _ONE_AT_A_TIME = threading.Lock()
 PROBE = ".mnistgen-probe-"  # the file a worker must see in the study folder
@@ -70,7 +71,7 @@ def worker_version() -> str:
 
 def run_unit(setup: Setup, stage: str, seed: int, deps: Sequence[UnitRecord]) -> UnitRecord:
     """Run ``stage`` for ``seed`` after its dependencies ``deps`` (their records); returns its record."""
-    spec = stages.BY_NAME[stage]
+    spec = stages.by_name(setup.dataset)[stage]
     missing = [d.stage for d in deps if d.stage in spec.needs and not d.done]
     if missing:
         return UnitRecord(stage, seed, "skipped", error=f"needs {', '.join(missing)}", worker=worker_name())
@@ -79,7 +80,7 @@ def run_unit(setup: Setup, stage: str, seed: int, deps: Sequence[UnitRecord]) ->
         started = time.monotonic()
         try:
             seed_everything(seed)
-            ctx = Context(setup, seed)
+            ctx = Context(setup, seed, spec, families.open_trained)
             (ctx.out / "figures").mkdir(parents=True, exist_ok=True)
             result = spec.run(ctx, {d.stage: d.result for d in deps if d.done})
             return UnitRecord(

@@ -3,27 +3,30 @@
 Modules: ``config`` (dataclass configs, presets), ``model`` (encoders, decoders; shape comments),
 ``prior`` (the ex-post Gaussian-mixture prior), ``loss`` (BCE + beta * KL), ``training`` (the loop with
 early stopping), ``refine`` (the decoder trained alone after it), ``sampler`` (load a run, decode prior
-samples), ``figures`` (curves, grids, latent map).
+samples), ``figures`` (curves, grids, latent map), ``study`` and ``words`` (its stages of the study, their
+phenomena and captions).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from mnistgen.config import pick_preset
 from mnistgen.family import Option
-from mnistgen.vae.config import BUDGET_KEYS, KIND, PRESETS, SCHEDULES, VAEModelConfig, VAERunConfig, VAETrainConfig
+from mnistgen.vae.config import (
+    BUDGET_KEYS,
+    KIND,
+    PRESETS,
+    SCHEDULES,
+    VAEModelConfig,
+    VAERunConfig,
+    VAETrainConfig,
+    configure,
+)
 from mnistgen.vae.figures import make_figures
 from mnistgen.vae.loss import evaluate
 from mnistgen.vae.model import VAE
 from mnistgen.vae.run import open_trained, trained_run, vae_work
 from mnistgen.vae.sampler import build_model, load_config, load_model, load_sampler, sampler_of
+from mnistgen.vae.study import STAGES
 from mnistgen.vae.training import EarlyStopping, lr_at, train
-
-
-def configure(preset: str, **options: Any) -> VAERunConfig:
-    """The named preset's run config (the VAE has no family options)."""
-    return pick_preset(PRESETS, preset, "VAE")
 
 
 class VAEFamily:
@@ -35,6 +38,9 @@ class VAEFamily:
     presets = PRESETS
     default_preset = "conv"
     options: tuple[Option, ...] = ()
+    sampling: tuple[Option, ...] = ()
+    stages = STAGES
+    substudies = ()
     budgets = (
         Option("--epochs", BUDGET_KEYS[0], "maximum number of epochs (default: the preset's)", int),
         Option(

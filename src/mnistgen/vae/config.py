@@ -6,8 +6,9 @@ The resolved config is saved beside the weights (``config.json``) and inside eve
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from mnistgen.config import DataConfig, RuntimeConfig
+from mnistgen.config import DataConfig, RuntimeConfig, pick_preset
 from mnistgen.errors import MnistgenError
 from mnistgen.layers import check_init
 from mnistgen.vae.model import ARCHS, check_latent_dim
@@ -140,3 +141,8 @@ PRESETS: dict[str, VAERunConfig] = {
         train=VAETrainConfig(epochs=2, beta=0.1, prior_max_codes=50_000, decoder_epochs=3, decoder_images=20_000),
     ),
 }
+
+
+def configure(preset: str, **options: Any) -> VAERunConfig:
+    """The named preset's run config (the VAE has no family options)."""
+    return pick_preset(PRESETS, preset, "VAE")

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from mnistgen import rundir
-from mnistgen.family import TrainedRun, Work, refuse_sampling_options
+from mnistgen.family import TrainedRun, Work
 from mnistgen.vae.config import KIND, VAERunConfig
 from mnistgen.vae.model import VAE
 from mnistgen.vae.sampler import load_config, load_model, sampler_of
@@ -48,16 +48,15 @@ def trained_run(
     summary: Mapping[str, Any],
     model: VAE | None = None,
     device: torch.device | str = "cpu",
-) -> TrainedRun:
+) -> TrainedRun[VAERunConfig]:
     """The run's :class:`TrainedRun`: its network is ``model`` (the best weights, in memory) when given, else the best
     checkpoint's, loaded on first use."""
     network = (lambda: model.eval()) if model is not None else (lambda: load_model(run_dir, device)[0])
     return TrainedRun(KIND, run_dir, cfg, preset, summary, vae_work(cfg, summary), network, sampler_of)
 
 
-def open_trained(run_dir: str | Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun:
+def open_trained(run_dir: str | Path, device: torch.device | str = "cpu") -> TrainedRun[VAERunConfig]:
     """A VAE run from disk: config, the summary its training wrote (metadata.json), a lazy sampler."""
-    refuse_sampling_options(KIND, sampling)
     run_dir = Path(run_dir)
     cfg, preset = load_config(run_dir)
     meta = rundir.read_json(run_dir / rundir.METADATA) if (run_dir / rundir.METADATA).exists() else {}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from mnistgen import rundir
+from mnistgen import rundir, trainloop
 from mnistgen.checkpoint import load_module_state, save_checkpoint
 from mnistgen.config import to_dict
 from mnistgen.errors import MnistgenError
@@ -156,7 +156,7 @@ def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
         if tc.mmd:
             terms = terms._replace(total=terms.total + tc.mmd * mmd_to_standard_normal(out.z, noise))
         if not torch.isfinite(terms.total):
-            _diverged(loop, ep)
+            raise _diverged(loop, ep, float(terms.total.detach()))
         loop.optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
         loop.optimizer.step()
@@ -168,13 +168,12 @@ def _train_epoch(loop: _Loop, ep: int) -> tuple[dict[str, float], float]:
     return train_m, weight
 
 
-def _diverged(loop: _Loop, ep: int) -> None:
+def _diverged(loop: _Loop, ep: int, loss: float) -> MnistgenError:
+    """The divergence error (the history saved; the last good checkpoint stays)."""
     _write_history(loop)
-    kept = f"the last good checkpoint (epoch {loop.epoch}) is kept" if loop.epoch else "no checkpoint was written"
-    raise MnistgenError(
-        f"VAE training diverged: the loss became NaN in epoch {ep} (step {loop.step + 1}); "
-        f"{kept} in {loop.run_dir}; lower train.lr and retry"
-    )
+    kept = f"epoch {loop.epoch}" if loop.epoch else None
+    where = f"epoch {ep}, step {loop.step + 1}"
+    return trainloop.diverged("VAE", where, {"loss": loss}, kept, loop.run_dir, "train.lr")
 
 
 def _end_epoch(

@@ -1,9 +1,10 @@
-"""Figures of the study's GAN sub-studies: final samples side by side, capacity vs quality, the collapse grid."""
+"""Figures of the GAN's study stages: final samples side by side, capacity vs quality, the collapse grid."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from mnistgen.family import TrainedRun
 from mnistgen.plotting import plt, save_figure, tile
 
 
-def save_loss_grids(runs: Mapping[str, TrainedRun], path: Path, title: str, n: int = 100) -> Path:
+def save_loss_grids(runs: Mapping[str, TrainedRun[Any]], path: Path, title: str, n: int = 100) -> Path:
     """One 10x10 panel of final samples per run (e.g. per loss), side by side."""
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4.6), squeeze=False)
     for ax, (label, run) in zip(axes[0], runs.items()):
@@ -49,7 +50,7 @@ def plot_capacity(rows: list[dict], path: Path, title: str) -> Path:
 
 
 def save_collapse_grid(
-    small: TrainedRun, large: TrainedRun, path: Path, info: DatasetInfo, names: tuple[str, str]
+    small: TrainedRun[Any], large: TrainedRun[Any], path: Path, info: DatasetInfo, names: tuple[str, str]
 ) -> Path:
     """100 samples of the too-weak generator beside 100 of the most complex one (``names``: their ladder labels)."""
     return save_loss_grids(

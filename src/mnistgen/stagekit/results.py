@@ -1,8 +1,10 @@
 """What a study unit returns, as typed values: its report blocks (figures, tables, text), the model it scored, the
 phenomena it observed, and how they are written to and read back from ``study.json``.
 
-Every class here is a frozen dataclass; :func:`encode` turns one into JSON-ready data (tagged with its class name) and
-:func:`decode` rebuilds it, so a resumed study holds the same typed results as the run that produced them.
+Every class here is a frozen dataclass. :func:`encode` turns one into JSON-ready data (tagged with its class name)
+and :func:`decode` rebuilds it, so a resumed study holds the same typed results as the run that produced them. A
+family declares its own phenomena (and score sets) by subclassing :class:`Phenomenon` and marking the class with
+:func:`result_type`, which lets :func:`decode` find it by name.
 """
 
 from __future__ import annotations
@@ -11,31 +13,47 @@ import dataclasses
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from mnistgen.errors import MnistgenError
 from mnistgen.family import Work
 
+T = TypeVar("T", bound=type)
+_CLASSES: dict[str, type] = {}
 
+
+def result_type(cls: T) -> T:
+    """Register a result class (a phenomenon, a score set) so that ``study.json`` can name it and read it back."""
+    known = _CLASSES.get(cls.__name__)
+    if known is not None and known is not cls and known.__module__ != cls.__module__:
+        raise MnistgenError(f"two study result types are named {cls.__name__} ({known.__module__}, {cls.__module__})")
+    _CLASSES[cls.__name__] = cls
+    return cls
+
+
+@result_type
 @dataclass(frozen=True)
 class Figure:
     path: str  # relative to the study directory
     caption: str
-    shows: str = ""  # the phenomenon it illustrates (a class name below), whose tally over seeds the report adds
+    shows: str = ""  # the phenomenon it illustrates (a class name), whose tally over seeds the report adds
 
 
+@result_type
 @dataclass(frozen=True)
 class Heading:
     level: int
     text: str
 
 
+@result_type
 @dataclass(frozen=True)
 class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...]
 
 
+@result_type
 @dataclass(frozen=True)
 class Text:
     text: str
@@ -44,6 +62,7 @@ class Text:
 Block = Figure | Table | Text | Heading
 
 
+@result_type
 @dataclass(frozen=True)
 class Scores:
     """The evaluator's scores of one model's samples (or of held-out real images), in metrics.json's order."""
@@ -66,6 +85,20 @@ class Scores:
     max_prob: float
     class_histogram: tuple[float, ...]
 
+    # the scores given with their spread over seeds in the report and metrics.json
+    SPREAD: ClassVar[tuple[str, ...]] = (
+        "is_500_mean",
+        "is_mean",
+        "fid",
+        "kid_mean",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "modes",
+        "class_kl",
+    )
+
     @classmethod
     def of(cls, metrics: Mapping[str, Any]) -> Scores:
         """From the dict :func:`mnistgen.metrics.evaluate_images` returns, with the IS at n = 500 added."""
@@ -75,6 +108,7 @@ class Scores:
         return dataclasses.asdict(self)
 
 
+@result_type
 @dataclass(frozen=True)
 class ModelResult:
     """A scored model: its row of the comparison table and what it was trained with."""
@@ -89,93 +123,19 @@ class ModelResult:
 
 
 @dataclass(frozen=True)
-class EarlyStop:
-    """The seed VAE's early stopping: the epoch it ended training at (None: it ran to ``max_epochs``)."""
-
-    stopped_at: int | None
-    best_epoch: int
-    max_epochs: int
-    patience: int
+class Phenomenon:
+    """Something the original study observed, as one seed's results show it. A family subclasses it (a frozen
+    dataclass marked with :func:`result_type`) and declares the :class:`~mnistgen.stagekit.Claim` that asks it."""
 
 
-@dataclass(frozen=True)
-class KLTrend:
-    """Whether the validation KL term rose, fell or stayed flat over a VAE's epochs."""
-
-    model: str
-    trend: str  # "rises" | "falls" | "flat"
-    first: float
-    last: float
-
-
-@dataclass(frozen=True)
-class LatentMap:
-    """The 2-D VAE's map: k-NN accuracy of the test classes on it, and the classes its samples cover."""
-
-    knn_accuracy: float
-    classes: int
-
-
-@dataclass(frozen=True)
-class Collapse:
-    """The too-weak generator's samples: the top class, its share, the share recognised as it at confidence >= 0.9,
-    precision and recall, and the verdict ("one-item", "one-image", "partial", "none")."""
-
-    top_class: int
-    share: float
-    confident_share: float
-    precision: float
-    recall: float
-    modes: int
-    verdict: str
-
-
-@dataclass(frozen=True)
-class Ladder:
-    """The capacity ladder, weakest first: classes covered and IS of each rung, and whether both rise with capacity."""
-
-    rungs: tuple[str, ...]
-    modes: tuple[int, ...]
-    scores: tuple[float, ...]
-    rising: bool
-
-
-@dataclass(frozen=True)
-class LossRace:
-    """The losses compared at equal work: generator steps to each target IS (None: never), and the IS spread about its
-    trend over the last third (steadiness), per loss."""
-
-    losses: tuple[str, ...]
-    targets: tuple[float, ...]
-    steps_to: tuple[tuple[int | None, ...], ...]  # [loss][target]
-    wobble: tuple[float | None, ...]  # [loss]
-
-    def first(self, target: int) -> str | None:
-        """The loss that reached target ``target`` (an index) in the fewest steps (None: none did, or a tie)."""
-        reached = [(s[target], loss) for loss, s in zip(self.losses, self.steps_to) if s[target] is not None]
-        if not reached:
-            return None
-        best = min(reached)[0]
-        winners = [loss for steps, loss in reached if steps == best]
-        return winners[0] if len(winners) == 1 else None
-
-    def steadiest(self) -> str | None:
-        """The loss with the smallest wobble, unless the runner-up is within 10 % of it (no winner then)."""
-        ranked = sorted((w, loss) for loss, w in zip(self.losses, self.wobble) if w is not None)
-        if not ranked or (len(ranked) > 1 and ranked[1][0] <= 1.1 * ranked[0][0]):
-            return None
-        return ranked[0][1]
-
-
-Phenomenon = EarlyStop | KLTrend | LatentMap | Collapse | Ladder | LossRace
-
-
+@result_type
 @dataclass(frozen=True)
 class EvaluatorInfo:
     identity: Mapping[str, Any]  # name, dataset, SHA-256 of weights and reference, accuracy, source
     text: str  # how the report names it
 
 
+@result_type
 @dataclass(frozen=True)
 class StageResult:
     """What one unit (a stage for one seed) returns to the study."""
@@ -187,45 +147,7 @@ class StageResult:
     note: str = ""  # a line for the stage table (e.g. a sweep's runs)
 
 
-@dataclass(frozen=True)
-class UnitRecord:
-    """One unit's outcome as ``study.json`` keeps it: done (with its result), failed (with the error) or skipped."""
-
-    stage: str
-    seed: int
-    status: str  # "done" | "failed" | "skipped" | "pending"
-    seconds: float = 0.0
-    result: StageResult | None = None
-    error: str = ""
-    worker: str = ""  # host and process that ran it
-    cap_minutes: float | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status == "done" and self.result is not None
-
-
-_CLASSES = {
-    c.__name__: c
-    for c in (
-        Figure,
-        Heading,
-        Table,
-        Text,
-        Scores,
-        Work,
-        ModelResult,
-        EarlyStop,
-        KLTrend,
-        LatentMap,
-        Collapse,
-        Ladder,
-        LossRace,
-        EvaluatorInfo,
-        StageResult,
-        UnitRecord,
-    )
-}
+result_type(Work)
 
 
 def encode(value: Any) -> Any:
@@ -247,7 +169,8 @@ def decode(data: Any) -> Any:
         cls = _CLASSES.get(data["type"])
         if cls is None:
             raise MnistgenError(
-                f"study.json holds an unknown result type {data['type']!r} (written by a newer mnistgen?)"
+                f"study.json holds a result of type {data['type']!r}, which no installed family declares "
+                "(written by a newer mnistgen, or by a plug-in family that is not installed?)"
             )
         hints = typing.get_type_hints(cls)
         return cls(**{k: _as(hints[k], decode(v)) for k, v in data.items() if k != "type"})
@@ -273,6 +196,9 @@ def _declares_tuple(tp: Any) -> bool:
     return any(_declares_tuple(a) for a in typing.get_args(tp)) if typing.get_origin(tp) is not None else False
 
 
-def phenomena_of(results: list[StageResult], kind: type) -> list[Any]:
+P = TypeVar("P", bound=Phenomenon)
+
+
+def phenomena_of(results: list[StageResult], kind: type[P]) -> list[P]:
     """Every phenomenon of class ``kind`` among ``results``."""
     return [p for r in results for p in r.phenomena if isinstance(p, kind)]

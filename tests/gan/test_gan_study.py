@@ -1,4 +1,4 @@
-"""The GAN sub-studies' numbers on constructed histories: convergence in steps and images, stability over the last
+"""The GAN study stages' numbers on constructed histories: convergence in steps and images, stability over the last
 third, and the loss comparison's refusal to compare unequal work."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from mnistgen import gan
-from mnistgen.study import capacity as S
-from mnistgen.study import losses as L
+from mnistgen.gan.study import capacity as S
+from mnistgen.gan.study import losses as L
 
 
 def history(probes, d_loss, loss="bce"):

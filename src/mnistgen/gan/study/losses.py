@@ -5,17 +5,87 @@ steps and images, compared on convergence (steps to a target IS) and stability (
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from mnistgen import gan, rundir
+from mnistgen import rundir
+from mnistgen.datasets import DatasetInfo
 from mnistgen.errors import MnistgenError
 from mnistgen.family import TrainedRun
-from mnistgen.study import captions
-from mnistgen.study.context import Context
-from mnistgen.study.figures import save_loss_grids
-from mnistgen.study.results import Block, Figure, LossRace, StageResult, Table
+from mnistgen.gan.config import GANRunConfig, hyper
+from mnistgen.gan.figures import plot_losses, plot_quality
+from mnistgen.gan.loss import LOSSES
+from mnistgen.gan.run import open_trained
+from mnistgen.gan.study.figures import save_loss_grids
+from mnistgen.gan.study.words import loss_comparison_caption
+from mnistgen.stagekit import Block, Claim, Context, Phenomenon, StageResult, Table, result_type
+
+
+@result_type
+@dataclass(frozen=True)
+class LossRace(Phenomenon):
+    """The losses compared at equal work: generator steps to each target IS (None: never), and the IS spread about its
+    trend over the last third (steadiness), per loss."""
+
+    losses: tuple[str, ...]
+    targets: tuple[float, ...]
+    steps_to: tuple[tuple[int | None, ...], ...]  # [loss][target]
+    wobble: tuple[float | None, ...]  # [loss]
+
+    def first(self, target: int) -> str | None:
+        """The loss that reached target ``target`` (an index) in the fewest steps (None: none did, or a tie)."""
+        reached = [(s[target], loss) for loss, s in zip(self.losses, self.steps_to) if s[target] is not None]
+        if not reached:
+            return None
+        best = min(reached)[0]
+        winners = [loss for steps, loss in reached if steps == best]
+        return winners[0] if len(winners) == 1 else None
+
+    def steadiest(self) -> str | None:
+        """The loss with the smallest wobble, unless the runner-up is within 10 % of it (no winner then)."""
+        ranked = sorted((w, loss) for loss, w in zip(self.losses, self.wobble) if w is not None)
+        if not ranked or (len(ranked) > 1 and ranked[1][0] <= 1.1 * ranked[0][0]):
+            return None
+        return ranked[0][1]
+
+
+def _race_words(p: LossRace, info: DatasetInfo, target: int) -> str:
+    steps = [
+        f"{loss} {s[target]:,}" if s[target] is not None else f"{loss} never" for loss, s in zip(p.losses, p.steps_to)
+    ]
+    return f"steps to IS {p.targets[target]:g}: " + ", ".join(steps)
+
+
+def _steady_words(p: LossRace, info: DatasetInfo) -> str:
+    ranked = sorted((w, loss) for loss, w in zip(p.losses, p.wobble) if w is not None)
+    return "IS wobble " + " < ".join(f"{loss} {w:.3f}" for w, loss in ranked)
+
+
+CLAIMS = (
+    Claim(
+        "bce_first_low",
+        LossRace,
+        lambda i: f"cross-entropy reaches IS {i.is_targets[0]:g} first of the three losses",
+        lambda p: p.first(0) == "bce",
+        lambda p, i: _race_words(p, i, 0),
+    ),
+    Claim(
+        "bce_first_high",
+        LossRace,
+        lambda i: f"cross-entropy reaches IS {i.is_targets[1]:g} first of the three losses",
+        lambda p: p.first(1) == "bce",
+        lambda p, i: _race_words(p, i, 1),
+    ),
+    Claim(
+        "bce_steadiest",
+        LossRace,
+        lambda i: "cross-entropy is the steadiest loss over the last third",
+        lambda p: p.steadiest() == "bce",
+        _steady_words,
+    ),
+)
 
 
 def _detrended_std(x: Sequence[float], y: Sequence[float]) -> float | None:
@@ -84,7 +154,7 @@ def loss_table(rows: list[dict], targets: tuple[float, ...]) -> Table:
     )
 
 
-def compare(runs: Mapping[str, TrainedRun], ctx: Context, title: str) -> tuple[list[Block], LossRace]:
+def compare(runs: Mapping[str, TrainedRun[GANRunConfig]], ctx: Context, title: str) -> tuple[list[Block], LossRace]:
     """Finished runs of one model trained with different losses: the table, the figures and the race to the dataset's
     target IS values."""
     if len(runs) < 2:
@@ -93,24 +163,24 @@ def compare(runs: Mapping[str, TrainedRun], ctx: Context, title: str) -> tuple[l
     targets = ctx.info.is_targets
     rows = []
     for loss, run in runs.items():
-        w, hp = run.work.counts, gan.hyper(run.config.train)
-        recipe = f"{hp.optimizer} {hp.lr_g:g} / {hp.lr_d:g}, {hp.n_critic}"
+        w, tuned = run.work.counts, hyper(run.config.train)
+        recipe = f"{tuned.optimizer} {tuned.lr_g:g} / {tuned.lr_d:g}, {tuned.n_critic}"
         rows.append(summarize(hists[loss], w["batch"], w["n_critic"], targets) | {"recipe": recipe})
     if len({r["steps"] for r in rows}) > 1:
         raise MnistgenError("the loss runs trained different numbers of generator steps; compare them at equal work")
     out = ctx.out / "gan-losses"
     out.mkdir(parents=True, exist_ok=True)
-    n, race = rows[0].get("probe_n"), captions.loss_comparison_caption(rows)
+    n, race = rows[0].get("probe_n"), loss_comparison_caption(rows)
     blocks: list[Block] = [
         loss_table(rows, targets),
         ctx.fig(
-            gan.plot_losses(hists, out / "losses.png", f"GAN losses by loss type ({title})"),
+            plot_losses(hists, out / "losses.png", f"GAN losses by loss type ({title})"),
             "Discriminator/critic and generator losses per generator step (moving average), one panel per loss; "
             "the Wasserstein panels also show the critic's estimate of the Wasserstein distance. The losses are on "
             "different scales: compare how each settles, not their values.",
         ),
         ctx.fig(
-            gan.plot_quality(hists, out / "quality.png", f"Sample quality during training ({title})", targets),
+            plot_quality(hists, out / "quality.png", f"Sample quality during training ({title})", targets),
             f"Probe Inception Score (n = {n}) and classes covered against generator steps, every loss over the "
             f"same {rows[0]['steps']:,} steps. " + race,
             "LossRace",
@@ -127,12 +197,10 @@ def compare(runs: Mapping[str, TrainedRun], ctx: Context, title: str) -> tuple[l
 def loss_stage(ctx: Context, deps: Mapping[str, Any]) -> StageResult:
     """Compare the loss runs of this seed that finished."""
     runs = {
-        loss: gan.open_trained(ctx.out / f"gan-losses-{loss}")
-        for loss in gan.LOSSES
+        loss: open_trained(ctx.out / f"gan-losses-{loss}")
+        for loss in LOSSES
         if (ctx.out / f"gan-losses-{loss}" / rundir.HISTORY).exists()
     }
-    blocks, race = compare(runs, ctx, f"{ctx.profile.loss_preset} preset")
+    preset = next(iter(runs.values())).preset if runs else "?"
+    blocks, race = compare(runs, ctx, f"{preset} preset")
     return StageResult(tuple(blocks), phenomena=(race,))
-
-
-__all__ = ["HEADERS", "Figure", "compare", "loss_stage", "loss_table", "summarize"]
