@@ -1,4 +1,4 @@
-# Two entry points (see README.md):  `make study`  and  `make test`.
+# Two entry points (see README.md):  `make study`  and  `make test` (ruff, mypy, pytest).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -26,6 +26,7 @@ study: setup
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # Headless Chromium for the report test (Debian packages; best effort: the test skips without it).

@@ -74,12 +74,12 @@ def _is_dataclass_type(tp: Any) -> bool:
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
 
 
-def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
+def from_dict(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:  # cls: a config dataclass
     """Rebuild config ``cls`` from :func:`to_dict` output; unknown keys are an error."""
     if not isinstance(data, Mapping):
         raise MnistgenError(f"config section {where or cls.__name__!r} must be a mapping")
     hints = _hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]  # T is a config dataclass
     unknown = set(data) - names
     if unknown:
         raise MnistgenError(f"unknown config key {where + sorted(unknown)[0]!r} for {cls.__name__}")

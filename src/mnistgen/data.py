@@ -13,6 +13,7 @@ Parsed arrays are cached as ``.npy`` keyed by the files' content hash, so loadin
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -22,6 +23,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -199,6 +201,10 @@ def _parsed_cache_path(name: str, key: str) -> Path:
     return cache_dir() / "parsed" / f"{name}-{key}"
 
 
+def _save_npy(fh: Any, array: np.ndarray) -> None:
+    np.save(fh, array)
+
+
 def _load_folder(name: str, folder: Path, source: str) -> Dataset:
     checksums = {f: md5_of(folder / f) for f in FILES.values()}
     key = hashlib.md5("".join(checksums[f] for f in FILES.values()).encode()).hexdigest()[:16]
@@ -217,7 +223,7 @@ def _load_folder(name: str, folder: Path, source: str) -> Dataset:
         try:
             cached.mkdir(parents=True, exist_ok=True)
             for k, arr in arrays.items():
-                atomic_write(cached / f"{k}.npy", lambda fh, a=arr: np.save(fh, a))
+                atomic_write(cached / f"{k}.npy", functools.partial(_save_npy, array=arr))
         except OSError:
             pass  # a read-only cache only costs speed
     if int(arrays["train_labels"].max(initial=0)) > 9 or int(arrays["test_labels"].max(initial=0)) > 9:

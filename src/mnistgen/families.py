@@ -134,6 +134,8 @@ def substudies() -> Mapping[str, SubStudy]:
     return {s.name: s for f in _REGISTRY.values() for s in f.substudies if isinstance(s, SubStudy)}
 
 
-for _family in (vae.FAMILY, gan.FAMILY, flow.FAMILY, classifier.FAMILY):
-    register(_family)
+register(vae.FAMILY)
+register(gan.FAMILY)
+register(flow.FAMILY)
+register(classifier.FAMILY)
 load_plugins()

@@ -97,45 +97,59 @@ class TrainedRun(Generic[C]):
 
 @runtime_checkable
 class Family(Protocol[C]):
-    """The interface every model family provides (a module-level object in its package)."""
+    """The interface every model family provides (a module-level object in its package). Its members are read, never
+    set, so a family may declare them as class attributes, properties or functions of its own signature."""
 
-    name: str  # recorded as "kind" in config.json and in checkpoints
-    title: str  # e.g. "variational autoencoder"
-    generates: bool  # do its runs draw images?
-    presets: Mapping[str, C]  # preset name -> frozen run config (.data, .runtime, .model, .train)
-    default_preset: str
-    options: Sequence[Option]  # configure() keywords offered as `train` flags (e.g. the GAN's --loss)
-    budgets: Sequence[Option]  # budget keys (epochs / steps / minutes): the only config a resume may change
-    sampling: Sequence[Option]  # open() keywords offered as `sample` flags (e.g. a flow run's --nfe)
-    stages: Sequence[object]  # its study stages (mnistgen.stagekit.Stage), which the study collects
-    substudies: Sequence[object]  # its stages run on their own (mnistgen.stagekit.SubStudy), as commands
+    @property
+    def name(self) -> str: ...  # recorded as "kind" in config.json and in checkpoints
 
-    def configure(self, preset: str, **options: Any) -> C:
-        """The run config of ``preset`` with the family's ``options`` applied."""
+    @property
+    def title(self) -> str: ...  # e.g. "variational autoencoder"
+
+    @property
+    def generates(self) -> bool: ...  # do its runs draw images?
+
+    @property
+    def presets(self) -> Mapping[str, C]: ...  # preset name -> frozen run config (.data, .runtime, .model, .train)
+
+    @property
+    def default_preset(self) -> str: ...
+
+    @property
+    def options(self) -> Sequence[Option]: ...  # configure() keywords offered as `train` flags (the GAN's --loss)
+
+    @property
+    def budgets(self) -> Sequence[Option]: ...  # budget keys (epochs / steps / minutes): what a resume may change
+
+    @property
+    def sampling(self) -> Sequence[Option]: ...  # open() keywords offered as `sample` flags (a flow run's --nfe)
+
+    @property
+    def stages(self) -> Sequence[object]: ...  # its study stages (mnistgen.stagekit.Stage), which the study collects
+
+    @property
+    def substudies(self) -> Sequence[object]: ...  # its stages run alone (mnistgen.stagekit.SubStudy), as commands
+
+    @property
+    def configure(self) -> Callable[..., C]:
+        """``configure(preset, **options)``: the run config of ``preset`` with the family's ``options`` applied."""
+        ...
+
+    @property
+    def train(self) -> Callable[..., TrainedRun[C]]:
+        """``train(cfg, out, *, resume, overwrite, data_dir, download_missing, preset_name)``: train a new run into
+        ``out`` or continue ``resume`` exactly; returns the trained run."""
+        ...
+
+    @property
+    def open(self) -> Callable[..., TrainedRun[C]]:
+        """``open(run_dir, device, **sampling)``: a run of this family from disk (its sampler, on ``device``, loads
+        the checkpoint on first use), drawing with the given ``sampling`` options -- only those the family declares
+        reach it (the registry refuses others)."""
         ...
 
     def load_config(self, run_dir: Path) -> tuple[C, str]:
         """(run config, preset name) saved in a run directory of this family."""
-        ...
-
-    def train(
-        self,
-        cfg: C | None = None,
-        out: str | Path | None = None,
-        *,
-        resume: str | Path | None = None,
-        overwrite: bool = False,
-        data_dir: str | Path | None = None,
-        download_missing: bool = True,
-        preset_name: str = "custom",
-        **extra: Any,
-    ) -> TrainedRun[C]:
-        """Train a new run into ``out`` or continue ``resume`` exactly; returns the trained run."""
-        ...
-
-    def open(self, run_dir: Path, device: torch.device | str = "cpu", **sampling: Any) -> TrainedRun[C]:
-        """A run of this family from disk (its sampler, on ``device``, loads the checkpoint on first use), drawing
-        with the given ``sampling`` options -- only those the family declares reach it (the registry refuses others)."""
         ...
 
     def make_figures(self, run_dir: Path) -> list[Path]:

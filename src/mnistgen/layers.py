@@ -9,6 +9,8 @@ and zero biases. Embeddings and normalisation layers keep their own initialisati
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -24,7 +26,10 @@ def check_init(name: str) -> str:
     return name
 
 
-def initialise(module: nn.Module, scheme: str) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def initialise(module: M, scheme: str) -> M:
     """Re-initialise every linear, convolution and LSTM weight of ``module`` by ``scheme``; returns ``module``."""
     if check_init(scheme) == "torch":
         return module

@@ -29,9 +29,9 @@ def load_run_config(run_dir: str | Path, kind: str, cls: type[C]) -> tuple[C, st
     return from_dict(cls, payload.get("config", {})), str(payload.get("preset", "custom"))
 
 
-def checkpoint_config(ck: dict[str, Any], cls: type[C]) -> C:
+def checkpoint_config(saved: dict[str, Any], cls: type[C]) -> C:
     """The run config stored inside a checkpoint (older VAE checkpoints also stored the preset name there)."""
-    return from_dict(cls, {k: v for k, v in ck["config"].items() if k != "preset"})
+    return from_dict(cls, {k: v for k, v in saved["config"].items() if k != "preset"})
 
 
 def open_run(
@@ -53,12 +53,12 @@ def open_run(
         raise MnistgenError("give exactly one of an output run directory or a run directory to resume")
     if resume is not None:
         run_dir = rundir.require_run_dir(resume)
-        ck = load_checkpoint(run_dir / rundir.LAST, kind)
+        saved = load_checkpoint(run_dir / rundir.LAST, kind)
         _, preset_name = load_run_config(run_dir, kind, cls)
-        cfg = resumed_config(checkpoint_config(ck, cls), cfg, (*budget_keys, *RUNTIME_KEYS))
+        cfg = resumed_config(checkpoint_config(saved, cls), cfg, (*budget_keys, *RUNTIME_KEYS))
         save_config(cfg, run_dir / rundir.CONFIG, extra={"kind": kind, "preset": preset_name})
-        return run_dir, cfg, preset_name, ck
-    if cfg is None:
+        return run_dir, cfg, preset_name, saved
+    if cfg is None or out is None:
         raise MnistgenError(f"a {kind} config is needed to start a new run")
     run_dir = rundir.prepare_run_dir(out, overwrite=overwrite)
     save_config(cfg, run_dir / rundir.CONFIG, extra={"kind": kind, "preset": preset_name})

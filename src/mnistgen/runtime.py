@@ -7,8 +7,9 @@ import platform
 import random
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -55,6 +56,14 @@ def memory_format(train: Any) -> torch.memory_format:
     return torch.channels_last if train.channels_last else torch.contiguous_format
 
 
+M = TypeVar("M", bound=torch.nn.Module)
+
+
+def placed(module: M, device: torch.device | str | None = None, fmt: torch.memory_format | None = None) -> M:
+    """``module`` moved to ``device`` (if given) in memory format ``fmt`` (if given), in place; returns it."""
+    return module.to(device=device, memory_format=fmt)  # type: ignore[call-overload]  # torch's stubs lack memory_format
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
     """bf16 autocast on: asked for, or ``auto`` on a CUDA GPU / a CPU whose oneDNN has bf16 kernels (AVX512-BF16,
     AMX)."""
@@ -87,21 +96,28 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def batch_indices(n: int, bs: int, seed: int, b: int, cache: dict) -> torch.Tensor:
+@dataclass
+class BatchCache:
+    """The permutation of the epoch a training loop is in (made once per epoch)."""
+
+    epoch: int = -1
+    perm: torch.Tensor = field(default_factory=lambda: torch.empty(0, dtype=torch.long))
+
+
+def batch_indices(n: int, bs: int, seed: int, b: int, cache: BatchCache) -> torch.Tensor:
     """Indices of global batch number ``b``: a seeded permutation per epoch (resume-exact)."""
     per_epoch = max(1, n // bs)
     epoch, pos = divmod(b, per_epoch)
-    if cache.get("epoch") != epoch:
-        cache["epoch"], cache["perm"] = (
-            epoch,
-            torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch)),
-        )
-    return cache["perm"][pos * bs : (pos + 1) * bs]
+    if cache.epoch != epoch:
+        cache.epoch = epoch
+        cache.perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+    return cache.perm[pos * bs : (pos + 1) * bs]
 
 
 def get_rng_state() -> dict[str, Any]:
     """All global RNG states, in a form ``torch.load(weights_only=True)`` accepts."""
-    np_state = np.random.get_state()
+    np_state = np.random.get_state(legacy=True)  # ('MT19937', keys, pos, has_gauss, cached_gaussian)
+    assert isinstance(np_state, tuple)
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],

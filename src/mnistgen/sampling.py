@@ -31,5 +31,5 @@ def write_npz(path: str | Path, images: torch.Tensor, **meta) -> Path:
     if path.suffix != ".npz":
         raise MnistgenError(f"--out must end in .npz, got {path}")
     arrays = {"images": to_uint8(images)} | {k: np.asarray(v) for k, v in meta.items()}
-    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))  # type: ignore[arg-type]  # numpy's stub: **kwds
     return path

@@ -181,3 +181,47 @@ def test_dropout_masks_come_only_from_the_package_layer():
         if (what := _vendor_random(node))
     ]
     assert uses == []
+
+
+def _constants(path: Path) -> set[str]:
+    """The string constants of a module, docstrings left out (prose may speak of other families)."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    }
+
+
+def _family_words() -> dict[str, set[str]]:
+    """Per registered family: its name and its stages' names, the words another part of the code must not use."""
+    from mnistgen import families
+
+    return {name: {name} | {s.name for s in families.get(name).stages} for name in families.names()}
+
+
+def test_no_family_names_another_family_or_its_stages():
+    words, wrong = _family_words(), []
+    for name in words:
+        for path in (ROOT / name).rglob("*.py"):
+            for other, theirs in words.items():
+                wrong += [
+                    f"{path.relative_to(ROOT)}: {w!r} ({other})" for w in _constants(path) & theirs if other != name
+                ]
+    assert wrong == []
+
+
+def test_the_engine_and_the_command_line_name_no_family():
+    """The study engine, the registry's users and the CLI derive what they need from what the families declare."""
+    words = set().union(*_family_words().values())
+    engine = [p for top in ("study", "cli") for p in (ROOT / top).rglob("*.py")] + [ROOT / "sampling.py"]
+    wrong = [f"{p.relative_to(ROOT)}: {w!r}" for p in engine for w in _constants(p) & words]
+    assert wrong == []

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from factories import resumes_exactly
 from mnistgen import flow
 from mnistgen.cli import main
 from mnistgen.config import apply_overrides
@@ -87,15 +88,17 @@ def test_bad_settings_are_one_line_errors():
 
 
 def test_an_interrupted_run_resumes_to_the_uninterrupted_one(tmp_path, tiny_mnist_dir):
-    full = flow.train(tiny(6), tmp_path / "full", data_dir=tiny_mnist_dir, probe=None)
-    flow.train(tiny(3), tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    part = flow.train(tiny(6), resume=tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    a, b = full.network().state_dict(), part.network().state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a) and full.work.counts == part.work.counts == {
-        "steps": 6,
-        "batch": 16,
-        "images": 96,
-    }
+    resumes_exactly(flow.train, tiny, 3, 6, "flow", tmp_path, data_dir=tiny_mnist_dir, probe=None)
+    full, part = flow.open_trained(tmp_path / "full"), flow.open_trained(tmp_path / "part")
+    assert (
+        full.work.counts
+        == part.work.counts
+        == {
+            "steps": 6,
+            "batch": 16,
+            "images": 96,
+        }
+    )
     assert torch.equal(full.sample(4, seed=1), flow.open_trained(tmp_path / "part").sample(4, seed=1))
     with pytest.raises(MnistgenError, match="train.lr cannot change"):
         flow.train(tiny(8, lr=1e-2), resume=tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)

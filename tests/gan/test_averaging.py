@@ -6,25 +6,13 @@ import pytest
 import torch
 from torch import nn
 
+from factories import resumes_exactly, tiny_gan
 from mnistgen import gan as T
-from mnistgen.checkpoint import load_checkpoint
-from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
 from mnistgen.gan.averaging import BN_SEED, recalibrate_bn, update_ema
 from mnistgen.gan.model import GANModelConfig, Generator
 
-BN_G = GANModelConfig(
-    z_dim=8,
-    g_channels=(8, 4),
-    g_norm="batch",
-    g_act="relu",
-    output="tanh",
-    d_channels=(8, 8),
-    d_kernel=4,
-    d_dropout=0.0,
-    categories=3,
-    code="clusters",
-)
+BN_G = tiny_gan(categories=3, code="clusters").model  # the tiny preset (BatchNorm in G), 3 cluster codes
 
 
 def _pair(value_g: float, value_ema: float) -> tuple[Generator, Generator]:
@@ -95,23 +83,11 @@ def test_ema_ramp_out_of_range_is_a_one_line_error():
 
 
 def _cfg(steps: int) -> T.GANRunConfig:
-    return T.GANRunConfig(
-        data=DataConfig(val_size=0, limit=256),
-        runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
-        model=BN_G,
-        train=T.GANTrainConfig(
-            batch_size=32, steps=steps, ema_decay=0.9, ema_ramp=3.0, ema_bn=True, checkpoint_every=3
-        ),
-    )
+    return tiny_gan(steps, train={"ema_ramp": 3.0, "ema_bn": True}, categories=3, code="clusters")
 
 
 def test_a_run_with_recomputed_statistics_resumes_exactly_and_samples_with_them(tmp_path, tiny_mnist_dir):
-    T.train(_cfg(6), tmp_path / "full", data_dir=tiny_mnist_dir, probe=None)
-    T.train(_cfg(3), tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    T.train(_cfg(6), resume=tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    a, b = (load_checkpoint(tmp_path / r / "checkpoint_last.pt", "gan") for r in ("full", "part"))
-    for k, v in a["extra"]["ema"].items():
-        assert torch.equal(v, b["extra"]["ema"][k]), k
+    a, _ = resumes_exactly(T.train, _cfg, 3, 6, "gan", tmp_path, data_dir=tiny_mnist_dir, probe=None)
     g, _ = T.load_generator(tmp_path / "full")  # the saved statistics are the averaged weights' own
     saved = {k: v.clone() for k, v in g.state_dict().items()}
     recalibrate_bn(g, "cpu")

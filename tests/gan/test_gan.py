@@ -9,37 +9,21 @@ import pytest
 import torch
 from torch import nn
 
+from factories import resumes_exactly, tiny_gan
 from mnistgen import gan as T
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
-from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
 from mnistgen.gan.model import GANModelConfig, build
 from mnistgen.layers import Dropout
 from mnistgen.runtime import use_bf16
 
-SMALL = GANModelConfig(
-    z_dim=8,
-    g_channels=(8, 4),
-    g_norm="batch",
-    g_act="relu",
-    output="tanh",
-    d_channels=(8, 8),
-    d_kernel=4,
-    d_dropout=0.0,
-)
+SMALL = tiny_gan().model  # the tiny preset's networks
 
 
 def small_cfg(loss="bce", steps=6, **train) -> T.GANRunConfig:
-    t = dict(loss=loss, batch_size=32, steps=steps, ema_decay=0.9, checkpoint_every=3)
-    t.update(train)
-    return T.GANRunConfig(
-        data=DataConfig(val_size=0, limit=256),
-        runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
-        model=SMALL,
-        train=T.GANTrainConfig(**t),
-    )
+    return tiny_gan(steps, loss, train=train)
 
 
 def layer_shapes(module: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple]]:
@@ -127,11 +111,25 @@ def test_gradient_penalty_zero_for_unit_gradient_critic():
     assert L.gradient_penalty(critic, real, fake).item() == pytest.approx(4.0, rel=1e-5)
 
 
-def test_gradient_penalty_uses_one_weight_per_sample_and_is_differentiable():
-    critic = nn.Sequential(nn.Flatten(), nn.Linear(784, 1))
-    gp = L.gradient_penalty(critic, torch.rand(4, 1, 28, 28), torch.rand(4, 1, 28, 28))
-    gp.backward()
-    assert critic[1].weight.grad is not None and critic[1].weight.grad.abs().sum() > 0
+def test_gradient_penalty_interpolates_with_one_weight_per_sample_and_is_differentiable():
+    class Bowl(nn.Module):  # f(x) = a / 2 |x|^2 per image, so grad_x f = a x and the penalty is known in closed form
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = nn.Parameter(torch.tensor(0.7))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 0.5 * self.a * x.flatten(1).pow(2).sum(1)
+
+    critic, real, fake = Bowl(), torch.rand(4, 1, 28, 28), torch.rand(4, 1, 28, 28)
+    gp = L.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(0))
+    eps = torch.rand(4, 1, 1, 1, generator=torch.Generator().manual_seed(0))  # one weight per image
+    norms = (eps * real + (1 - eps) * fake).flatten(1).norm(dim=1)  # |x_hat| per image
+    assert gp.item() == pytest.approx(float(((0.7 * norms - 1) ** 2).mean()), rel=1e-5)
+    one_eps = (0.5 * real + 0.5 * fake).flatten(1).norm(dim=1)  # a single weight for all would give another value
+    assert gp.item() != pytest.approx(float(((0.7 * one_eps - 1) ** 2).mean()), rel=1e-3)
+    gp.backward()  # d/da mean((a |x| - 1)^2) = mean(2 (a |x| - 1) |x|): the penalty trains the critic
+    assert critic.a.grad is not None
+    assert critic.a.grad.item() == pytest.approx(float((2 * (0.7 * norms - 1) * norms).mean()), rel=1e-4)
 
 
 def test_weight_clipping_bounds_every_parameter():
@@ -187,16 +185,9 @@ def test_few_steps_reduce_discriminator_loss():
 
 @pytest.mark.parametrize("loss", ["bce", "wgan-gp", "wgan"])
 def test_resume_equals_uninterrupted_run(tmp_path, tiny_mnist_dir, loss):
-    full = T.train(small_cfg(loss, 6), tmp_path / "full", data_dir=tiny_mnist_dir, probe=None)
-    T.train(small_cfg(loss, 3), tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    part = T.train(small_cfg(loss, 6), resume=tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    assert full.summary["steps"] == part.summary["steps"] == 6
-    a, b = (load_checkpoint(tmp_path / r / "checkpoint_last.pt", "gan") for r in ("full", "part"))
-    for section in ("generator", "discriminator"):
-        for k, v in a["models"][section].items():
-            assert torch.equal(v, b["models"][section][k]), (section, k)
-    for k, v in a["extra"]["ema"].items():
-        assert torch.equal(v, b["extra"]["ema"][k])
+    a, _ = resumes_exactly(
+        T.train, lambda n: small_cfg(loss, n), 3, 6, "gan", tmp_path, data_dir=tiny_mnist_dir, probe=None
+    )
     ha, hb = (rundir.read_json(tmp_path / r / "history.json") for r in ("full", "part"))
     assert ha["d_loss"] == hb["d_loss"] and ha["g_loss"] == hb["g_loss"] and len(ha["step"]) == 6
     if loss == "wgan":  # the critic stays clipped
@@ -210,13 +201,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_mnist_dir, loss):
 def test_resume_with_the_quality_probe_equals_uninterrupted_run(tmp_path, tiny_mnist_dir):
     # building the probe's evaluator draws from the global RNG: a resume must restore the RNG after it, as a fresh run
     probe = {"probe_every": 3, "probe_n": 50}
-    T.train(small_cfg("bce", 6, **probe), tmp_path / "full", data_dir=tiny_mnist_dir)
-    T.train(small_cfg("bce", 3, **probe), tmp_path / "part", data_dir=tiny_mnist_dir)
-    T.train(small_cfg("bce", 6, **probe), resume=tmp_path / "part", data_dir=tiny_mnist_dir)
-    a, b = (load_checkpoint(tmp_path / r / "checkpoint_last.pt", "gan") for r in ("full", "part"))
-    for section in ("generator", "discriminator"):
-        for k, v in a["models"][section].items():
-            assert torch.equal(v, b["models"][section][k]), f"{section}.{k} differs after a resume with probes"
+    resumes_exactly(T.train, lambda n: small_cfg("bce", n, **probe), 3, 6, "gan", tmp_path, data_dir=tiny_mnist_dir)
 
 
 def test_sampling_writes_mnist_style_uint8(tmp_path, tiny_mnist_dir):

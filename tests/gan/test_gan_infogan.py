@@ -8,34 +8,18 @@ import math
 import pytest
 import torch
 
+from factories import resumes_exactly, tiny_gan
 from mnistgen import gan as T
 from mnistgen import rundir
-from mnistgen.checkpoint import load_checkpoint
-from mnistgen.config import DataConfig, RuntimeConfig
 from mnistgen.errors import MnistgenError
 from mnistgen.gan import loss as L
 from mnistgen.gan.model import GANModelConfig, build
 
-CAT = GANModelConfig(
-    z_dim=6,
-    g_channels=(8, 4),
-    g_norm="batch",
-    g_act="relu",
-    output="tanh",
-    d_channels=(8, 8),
-    d_kernel=4,
-    d_dropout=0.0,
-    categories=4,
-)
+CAT = tiny_gan(z_dim=6, categories=4).model  # the tiny preset with a free (InfoGAN) code of 4 categories
 
 
 def cat_cfg(steps: int, **model) -> T.GANRunConfig:
-    return T.GANRunConfig(
-        data=DataConfig(val_size=0, limit=256),
-        runtime=RuntimeConfig(device="cpu", seed=3, threads=1),
-        model=dataclasses.replace(CAT, **model),
-        train=T.GANTrainConfig(batch_size=32, steps=steps, ema_decay=0.9, checkpoint_every=3),
-    )
+    return tiny_gan(steps, **({"z_dim": 6, "categories": 4} | model))
 
 
 def test_latent_is_noise_then_one_hot_code():
@@ -85,14 +69,9 @@ def test_bad_categories_are_one_line_errors():
 
 
 def test_training_learns_the_code_and_resumes_exactly(tmp_path, tiny_mnist_dir):
-    full = T.train(cat_cfg(6), tmp_path / "full", data_dir=tiny_mnist_dir, probe=None)
-    T.train(cat_cfg(3), tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    T.train(cat_cfg(6), resume=tmp_path / "part", data_dir=tiny_mnist_dir, probe=None)
-    a, b = (load_checkpoint(tmp_path / r / "checkpoint_last.pt", "gan") for r in ("full", "part"))
+    a, _ = resumes_exactly(T.train, cat_cfg, 3, 6, "gan", tmp_path, data_dir=tiny_mnist_dir, probe=None)
+    full = T.open_trained(tmp_path / "full")
     assert "q_head.weight" in a["models"]["discriminator"]
-    for section in ("generator", "discriminator"):
-        for k, v in a["models"][section].items():
-            assert torch.equal(v, b["models"][section][k]), (section, k)
     ha, hb = (rundir.read_json(tmp_path / r / "history.json") for r in ("full", "part"))
     assert len(ha["info"]) == full.summary["steps"] == 6 and ha["info"] == hb["info"]
     assert all(0.0 <= v < 3 * math.log(4) for v in ha["info"])

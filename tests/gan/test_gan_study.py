@@ -51,7 +51,7 @@ def test_the_ladder_runs_from_the_mlp_against_the_seed_discriminator_to_wider_co
         cfg = S.ladder_config(rung)
         g, d = gan.build(cfg.model)
         params.append(gan.count_params(g))
-        assert discriminator == ("seed discriminator" if preset == "tiny" else "fast discriminator")
+        assert discriminator == ("seed discriminator" if preset == "weak" else "fast discriminator")
         assert d.features[0].out_channels == 64  # both discriminators open with 64 channels
     first = S.ladder_config(next(iter(S.LADDER)))
     assert first.model.g_channels == (128,) and first.model.z_dim == 100  # the original's MLP z -> 128 -> 784

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from factories import same
 from mnistgen import vae as tv
 from mnistgen.checkpoint import load_checkpoint
 from mnistgen.cli import main
@@ -163,8 +164,8 @@ def test_early_stopping_on_a_crafted_validation_history():
 
 def assert_same_run(a, b):
     ca, cb = load_checkpoint(a / "checkpoint_last.pt", "vae"), load_checkpoint(b / "checkpoint_last.pt", "vae")
-    for key, value in ca["models"]["vae"].items():
-        assert torch.equal(value, cb["models"]["vae"][key]), key
+    for section in ("models", "optimizers", "rng"):
+        same(ca[section], cb[section], section)
     ha, hb = (json.loads((r / "history.json").read_text()) for r in (a, b))
     for key in ("train_loss", "val_loss", "val_kl", "train_recon", "lr", "best_epoch"):
         assert ha[key] == hb[key], key

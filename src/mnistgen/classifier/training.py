@@ -24,7 +24,7 @@ from mnistgen.config import from_dict, to_dict
 from mnistgen.family import TrainedRun
 from mnistgen.images import load_splits
 from mnistgen.runs import load_run_config, open_run
-from mnistgen.runtime import environment, memory_format, progress, set_rng_state, setup, use_bf16
+from mnistgen.runtime import environment, memory_format, placed, progress, set_rng_state, setup, use_bf16
 
 
 def augment(x: torch.Tensor, cfg: ClassifierTrainConfig, gen: torch.Generator) -> torch.Tensor:
@@ -114,22 +114,23 @@ def train(
 
     A checkpoint is written after every epoch; test accuracy lands in history.json and metadata.json.
     """
-    run_dir, cfg, preset_name, ck = open_run(
+    run_dir, resolved, preset_name, saved = open_run(
         KIND, ClassifierRunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS
     )
+    cfg = resolved
     device = setup(cfg.runtime)
     started = time.time()
     splits = load_splits(cfg.data, data_dir, download_missing)
     gen = torch.Generator().manual_seed(cfg.runtime.seed)
     tc = cfg.train
     fmt = memory_format(tc)
-    model = Classifier(cfg.model).to(device, memory_format=fmt)
+    model = placed(Classifier(cfg.model), device, fmt)
     bf16 = use_bf16(tc.precision, device)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     per_epoch = math.ceil(len(splits.train) / tc.batch_size)
     total = per_epoch * tc.epochs if not tc.max_steps else min(tc.max_steps, per_epoch * tc.epochs)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=max(total, 2), pct_start=0.25)
-    step, history = _restore(ck, model, opt, sched, gen)
+    step, history = _restore(saved, model, opt, sched, gen)
     bar = progress(total=total, initial=step, desc="classifier", unit="step")
     for epoch in range(len(history["epochs"]) + 1, tc.epochs + 1):
         if step >= total:
@@ -155,16 +156,16 @@ def train(
     return trained_run(run_dir, cfg, preset_name, summary)
 
 
-def _restore(ck: dict | None, model: Classifier, opt, sched, gen: torch.Generator) -> tuple[int, dict[str, Any]]:
+def _restore(saved: dict | None, model: Classifier, opt, sched, gen: torch.Generator) -> tuple[int, dict[str, Any]]:
     """(step, history) to start from: zero and empty, or a checkpoint's, with every state it holds restored."""
-    if ck is None:
+    if saved is None:
         return 0, {"epochs": []}
-    load_module_state(model, ck["models"]["classifier"], "classifier")
-    opt.load_state_dict(ck["optimizers"]["classifier"])
-    sched.load_state_dict(ck["extra"]["scheduler"])
-    gen.set_state(ck["extra"]["generator"])
-    set_rng_state(ck["rng"])
-    return int(ck["state"]["step"]), ck["state"]["history"]
+    load_module_state(model, saved["models"]["classifier"], "classifier")
+    opt.load_state_dict(saved["optimizers"]["classifier"])
+    sched.load_state_dict(saved["extra"]["scheduler"])
+    gen.set_state(saved["extra"]["generator"])
+    set_rng_state(saved["rng"])
+    return int(saved["state"]["step"]), saved["state"]["history"]
 
 
 def _write_records(
@@ -211,7 +212,7 @@ def load_classifier(run_dir: str | Path, device: torch.device | str = "cpu") -> 
     cfg = from_dict(ClassifierRunConfig, payload["config"])
     model = Classifier(cfg.model)
     load_module_state(model, payload["models"]["classifier"], "classifier")
-    model.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)  # ~2x faster scoring on CPU
+    placed(model, device, torch.channels_last).eval().requires_grad_(False)  # ~2x faster scoring on CPU
     return model, payload
 
 

@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 import mnistgen
 from mnistgen.cli import data_cmd, eval_cmd, run_cmd, sample_cmd, study_cmd, train_cmd
@@ -23,7 +24,7 @@ COMMANDS = [data_cmd, train_cmd, sample_cmd, eval_cmd, study_cmd, run_cmd]
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one ``error:`` line (exit 2)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise MnistgenError(f"{message} (see `{self.prog} --help`)")
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from mnistgen.config import DATASETS, DEVICES
 from mnistgen.errors import MnistgenError
@@ -113,7 +114,9 @@ def format_table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def _images(args: argparse.Namespace, target: Path, device) -> tuple[np.ndarray, str, Path, int | None]:
+def _images(
+    args: argparse.Namespace, target: Path, device: torch.device
+) -> tuple[np.ndarray | torch.Tensor, str, Path, int | None]:
     """(images, dataset, default JSON path, n to score) of a run directory or an image file."""
     if target.is_dir():
         config = read_json(require_run_dir(target) / "config.json").get("config", {})

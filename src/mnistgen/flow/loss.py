@@ -26,7 +26,7 @@ def check_time_sampler(name: str) -> str:
     return name
 
 
-def sample_times(n: int, how: str, gen: torch.Generator, scale: float = 1.0) -> torch.Tensor:
+def sample_times(n: int, how: str, gen: torch.Generator | None, scale: float = 1.0) -> torch.Tensor:
     """``n`` times in [0, 1): uniform, or sigmoid of N(0, scale^2) (logit-normal)."""
     if check_time_sampler(how) == "uniform":
         return torch.rand(n, generator=gen)

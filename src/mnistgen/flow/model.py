@@ -79,6 +79,8 @@ class ResBlock(nn.Module):
 class VelocityNet(nn.Module):
     """v(x, t[, y]): images (B, 1, 28, 28), times (B,) in [0, 1], labels (B,) -> velocities (B, 1, 28, 28)."""
 
+    code_freq: torch.Tensor  # (K,) how often each code occurs in the training images
+
     def __init__(self, cfg: FlowModelConfig) -> None:
         super().__init__()
         self.cfg, c, e, g = cfg, cfg.channels, cfg.emb, cfg.groups
@@ -106,7 +108,7 @@ class VelocityNet(nn.Module):
                 self.upsample.append(nn.Conv2d(ch, ch, 3, padding=1))
         self.norm_out, self.conv_out = nn.GroupNorm(g, prev), nn.Conv2d(prev, cfg.patch**2, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)  # starts as the zero field
-        nn.init.zeros_(self.conv_out.bias)
+        nn.init.zeros_(self.conv_out.bias)  # type: ignore[arg-type]  # a Conv2d built with a bias has one
 
     def embed(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         e = self.t_mlp(time_embedding(t, self.cfg.emb))  # (B, emb)

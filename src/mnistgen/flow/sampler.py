@@ -16,7 +16,7 @@ from mnistgen.flow.model import VelocityNet
 from mnistgen.flow.solve import Field, Solver, integrate
 from mnistgen.images import pm1_to_unit
 from mnistgen.runs import load_run_config
-from mnistgen.runtime import memory_format
+from mnistgen.runtime import memory_format, placed
 
 CHUNK = 256  # images integrated together: a 2-core CPU draws fastest at 128-256 (bench/RESULTS.md)
 
@@ -132,7 +132,7 @@ def load_net(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[V
     """The trained velocity network (the EMA copy if the run kept one), in eval mode and the memory format it
     trained in."""
     cfg, _ = load_config(run_dir)
-    ck = load_checkpoint(Path(run_dir) / rundir.LAST, KIND, map_location=device)
+    saved = load_checkpoint(Path(run_dir) / rundir.LAST, KIND, map_location=device)
     net = VelocityNet(cfg.model)
-    load_module_state(net, ck["extra"].get("ema") or ck["models"]["velocity_net"], "velocity network")
-    return net.to(device, memory_format=memory_format(cfg.train)).eval(), cfg
+    load_module_state(net, saved["extra"].get("ema") or saved["models"]["velocity_net"], "velocity network")
+    return placed(net, device, memory_format(cfg.train)).eval(), cfg

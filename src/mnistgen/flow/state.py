@@ -19,7 +19,7 @@ from mnistgen.errors import MnistgenError
 from mnistgen.flow.config import KIND, FlowRunConfig, FlowTrainConfig
 from mnistgen.flow.model import VelocityNet, count_params
 from mnistgen.images import Splits, unit_to_pm1
-from mnistgen.runtime import environment, memory_format
+from mnistgen.runtime import environment, memory_format, placed
 from mnistgen.trainloop import trim_history
 
 
@@ -77,7 +77,7 @@ def build_trainer(
     """Network, EMA, optimiser and history; restored from the checkpoint ``saved`` on resume (the global RNG is
     restored by train())."""
     t, fmt = cfg.train, memory_format(cfg.train)
-    net = VelocityNet(cfg.model).to(device, memory_format=fmt)
+    net = placed(VelocityNet(cfg.model), device, fmt)
     ema = copy.deepcopy(net).requires_grad_(False) if t.ema_decay > 0 else None
     opt = torch.optim.Adam(net.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     data = unit_to_pm1(splits.train).to(device, memory_format=fmt)

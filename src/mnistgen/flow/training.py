@@ -27,11 +27,11 @@ from mnistgen.flow.sampler import Draw, generate
 from mnistgen.flow.state import Trainer, build_trainer, lr_at, update_ema
 from mnistgen.images import load_splits
 from mnistgen.runs import open_run
-from mnistgen.runtime import ScalarLogger, batch_indices, memory_format, set_rng_state, setup
+from mnistgen.runtime import BatchCache, ScalarLogger, batch_indices, memory_format, set_rng_state, setup
 from mnistgen.trainloop import Probe
 
 
-def train_step(trainer: Trainer, cache: dict) -> dict[str, float]:
+def train_step(trainer: Trainer, cache: BatchCache) -> dict[str, float]:
     """One optimiser step on a batch; records and returns its loss."""
     started = time.perf_counter()
     t, fmt = trainer.cfg.train, memory_format(trainer.cfg.train)
@@ -128,15 +128,16 @@ def train(
 ) -> TrainedRun[FlowRunConfig]:
     """Train (or resume) a flow run; returns it, sampling from the trained network in memory."""
     wall0 = time.perf_counter()
-    run_dir, cfg, preset_name, saved = open_run(
+    run_dir, resolved, preset_name, saved = open_run(
         KIND, FlowRunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS
     )
+    cfg = resolved
     device = setup(cfg.runtime)
     trainer = build_trainer(cfg, run_dir, device, load_splits(cfg.data, data_dir, download_missing), saved, preset_name)
     chosen = trainloop.resolve_probe(probe, cfg.data.dataset, device)
     if saved is not None:  # after everything setup draws (building the network draws its initial weights)
         set_rng_state(saved["rng"])
-    logger, t, cache = ScalarLogger(run_dir, cfg.runtime.tensorboard), cfg.train, {}
+    logger, t, cache = ScalarLogger(run_dir, cfg.runtime.tensorboard), cfg.train, BatchCache()
     trainer.net.train()
     stopped = trainloop.run_steps(
         trainer,

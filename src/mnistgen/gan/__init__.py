@@ -1,4 +1,4 @@
-"""The GAN family: the study's DCGAN (``seed``), a collapsing ``tiny`` generator and the ``fast`` design.
+"""The GAN family: the study's DCGAN (``seed``), a collapsing ``weak`` generator and the ``fast`` design.
 
 Modules: ``config`` (dataclass configs, presets, per-loss tuning), ``model`` (generator and
 discriminator; the discriminator returns logits; shape comments), ``loss`` (bce / wgan / wgan-gp on

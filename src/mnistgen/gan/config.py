@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from mnistgen.config import DataConfig, RuntimeConfig, apply_overrides, pick_preset
 from mnistgen.errors import MnistgenError
-from mnistgen.gan import loss as L
+from mnistgen.gan import loss as losses
 from mnistgen.gan.model import GANModelConfig
 from mnistgen.runtime import check_precision
 
@@ -26,7 +26,7 @@ class GANTrainConfig:
     batch_size: int = 256
     steps: int = 23400  # generator steps (0 = no step limit; then set max_minutes)
     max_minutes: float = 0.0  # wall-clock budget of one train() call (0 = none)
-    # None = the loss's default (see mnistgen.losses.gan.DEFAULTS)
+    # None = the loss's default (see mnistgen.gan.loss.DEFAULTS)
     optimizer: str | None = None  # adam | rmsprop
     lr_g: float | None = None
     lr_d: float | None = None
@@ -59,7 +59,7 @@ class GANTrainConfig:
     max_abs_loss: float = 1e4  # a loss beyond this (or NaN) stops training
 
     def __post_init__(self) -> None:
-        L.check_loss(self.loss)
+        losses.check_loss(self.loss)
         if self.batch_size < 1 or self.steps < 0 or self.max_minutes < 0 or self.probe_n < 10:
             raise MnistgenError("train.batch_size must be >= 1, train.steps/max_minutes >= 0, train.probe_n >= 10")
         if self.probe_seconds < 0 or self.probe_dense_seconds < 0 or self.probe_dense_until < 0:
@@ -160,8 +160,8 @@ PRESETS: dict[str, GANRunConfig] = {
     # hundred steps onto one image; averaged over the last ~1,000 steps (EMA 0.999) it is one image drawn over and over.
     # Trained as the study trains it (no probes) that image is a confidently classified digit for seeds 0, 1, 2 and 4
     # and a speckled non-digit for seed 3: the collapse is certain, its clarity depends on the random stream
-    # (bench/RESULTS.md). The capacity ladder's first rung.
-    "tiny": GANRunConfig(
+    # (bench/RESULTS.md). The capacity ladder's first rung (called `tiny` until 2026-12-05).
+    "weak": GANRunConfig(
         model=dataclasses.replace(SEED_MODEL, g_channels=(128,), init="torch"),
         train=GANTrainConfig(
             batch_size=64,
@@ -182,6 +182,12 @@ PRESETS: dict[str, GANRunConfig] = {
     # weight average with copied BatchNorm statistics: with fast's longer one the 1-D rung drew better than the 2-D one
     # for seed 1 (IS 4.30 vs 4.16), and a rung of the ladder should show its capacity, not its averaging.
     "small": GANRunConfig(model=SMALL_MODEL, train=dataclasses.replace(FAST_TRAIN, steps=500)),
+    # For the tests: the fast layout at a few channels, 6 steps of 32 of the first 256 training images.
+    "tiny": GANRunConfig(
+        data=DataConfig(val_size=0, limit=256),
+        model=dataclasses.replace(FAST_MODEL, z_dim=8, g_channels=(8, 4), d_channels=(8, 8), categories=0, code="info"),
+        train=GANTrainConfig(batch_size=32, steps=6, ema_decay=0.9, probe_n=50, checkpoint_every=3),
+    ),
 }
 # Per (preset, loss) changes applied by configure() as --set style overrides; otherwise a loss
 # other than the preset's own runs with that loss's defaults (mnistgen.gan.loss.DEFAULTS).
@@ -197,20 +203,31 @@ LOSS_TUNING: dict[tuple[str, str], list[str]] = {
 def configure(preset: str, loss: str | None = None) -> GANRunConfig:
     """The named preset trained with ``loss`` (default: the preset's), with that pair's tuning."""
     cfg = pick_preset(PRESETS, preset, "gan")
-    loss = L.check_loss(loss or cfg.train.loss)
+    loss = losses.check_loss(loss or cfg.train.loss)
     if loss != cfg.train.loss:
-        reset = {k: None for k in ("optimizer", "lr_g", "lr_d", "beta1", "beta2", "n_critic", "clip", "gp_weight")}
-        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, loss=loss, **reset))
+        untuned = dataclasses.replace(
+            cfg.train,
+            loss=loss,
+            optimizer=None,
+            lr_g=None,
+            lr_d=None,
+            beta1=None,
+            beta2=None,
+            n_critic=None,
+            clip=None,
+            gp_weight=None,
+        )  # the new loss's own defaults
+        cfg = dataclasses.replace(cfg, train=untuned)
     return apply_overrides(cfg, LOSS_TUNING.get((preset, loss), []))
 
 
-def hyper(t: GANTrainConfig) -> L.LossDefaults:
+def hyper(t: GANTrainConfig) -> losses.LossDefaults:
     """Loss defaults with the config's explicit values on top."""
-    d = L.defaults(t.loss)
-    return L.LossDefaults(
+    d = losses.defaults(t.loss)
+    return losses.LossDefaults(
         **{
             f.name: getattr(t, f.name) if getattr(t, f.name) is not None else getattr(d, f.name)
-            for f in dataclasses.fields(L.LossDefaults)
+            for f in dataclasses.fields(losses.LossDefaults)
         }
     )
 

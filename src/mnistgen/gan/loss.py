@@ -6,6 +6,7 @@ generator step, weight clipping), which a run config may override field by field
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -90,8 +91,11 @@ def wasserstein_estimate(real_logits: torch.Tensor, fake_logits: torch.Tensor) -
     return float(real_logits.detach().mean() - fake_logits.detach().mean())
 
 
+Critic = Callable[[torch.Tensor], torch.Tensor]  # images -> logits
+
+
 def gradient_penalty(
-    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+    critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """E[(||grad_x f(x_hat)||_2 - 1)^2], x_hat = eps*real + (1-eps)*fake, one eps ~ U(0,1) per sample."""
     eps = torch.rand(
@@ -104,7 +108,7 @@ def gradient_penalty(
     return ((norms - 1.0) ** 2).mean()
 
 
-def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(critic: Critic, real: torch.Tensor) -> torch.Tensor:
     """E[||grad_x D(x)||^2] on real images (Mescheder et al. 2018): keeps the discriminator smooth on the data."""
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)

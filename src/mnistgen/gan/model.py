@@ -8,7 +8,7 @@ Two layouts, both built from :class:`GANModelConfig`:
       -> ConvT 4x4 s2 (B, c1, 14, 14) -> act -> ConvT 4x4 s2 (B, c2, 28, 28) -> act
       -> conv k x k (B, 1, 28, 28) -> sigmoid | tanh
 
-* generator, ``len(g_channels) == 2`` (the cheap ``fast``/``tiny`` layout)::
+* generator, ``len(g_channels) == 2`` (the cheap ``fast``/``small`` layout)::
 
     z -> dense (B, c0*49) -> [BN] act -> (B, c0, 7, 7) -> ConvT 4x4 s2 (B, c1, 14, 14) -> [BN] act
       -> ConvT 4x4 s2 (B, 1, 28, 28) -> sigmoid | tanh
@@ -101,6 +101,8 @@ def _norm2d(kind: str, ch: int) -> list[nn.Module]:
 class Generator(nn.Module):
     """latent (B, z_dim + categories) -> images (B, 1, 28, 28) in [0, 1] (sigmoid) or [-1, 1] (tanh)."""
 
+    code_freq: torch.Tensor  # (K,) how often each cluster occurs in the training data (cluster codes only)
+
     def __init__(self, cfg: GANModelConfig) -> None:
         super().__init__()
         self.z_dim, self.categories = cfg.z_dim, cfg.categories
@@ -177,17 +179,22 @@ class Discriminator(nn.Module):
         c, k = cfg.d_channels, cfg.d_kernel
         pad = 1 if k in (3, 4) else 2
 
-        def drop() -> list[nn.Module]:  # the package's dropout: the same masks on any CPU
+        def dropouts() -> list[nn.Module]:  # the package's dropout: the same masks on any CPU
             return [Dropout(cfg.d_dropout)] if cfg.d_dropout > 0 else []
+
+        def norms() -> list[nn.Module]:
+            if cfg.d_norm == "batch":
+                return [nn.BatchNorm2d(c[1])]
+            return [nn.GroupNorm(1, c[1])] if cfg.d_norm == "layer" else []
 
         self.features = nn.Sequential(
             nn.Conv2d(1, c[0], k, 2, pad),  # (B, c0, 14, 14)
             nn.LeakyReLU(0.2),
-            *drop(),
+            *dropouts(),
             nn.Conv2d(c[0], c[1], k, 2, pad),  # (B, c1, 7, 7)
-            *({"batch": [nn.BatchNorm2d(c[1])], "layer": [nn.GroupNorm(1, c[1])]}.get(cfg.d_norm, [])),
+            *norms(),
             nn.LeakyReLU(0.2),
-            *drop(),
+            *dropouts(),
             nn.Flatten(),  # (B, c1*49)
         )
         self.head = nn.Linear(c[1] * 49, 1)  # (B, 1)

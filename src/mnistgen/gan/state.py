@@ -20,7 +20,7 @@ from mnistgen.gan.averaging import recalibrate_bn
 from mnistgen.gan.config import KIND, GANRunConfig, hyper
 from mnistgen.gan.model import Discriminator, Generator, build, count_params
 from mnistgen.images import Splits, unit_to_pm1
-from mnistgen.runtime import environment, memory_format, use_bf16
+from mnistgen.runtime import environment, memory_format, placed, use_bf16
 from mnistgen.trainloop import trim_history
 
 
@@ -101,7 +101,7 @@ def build_trainer(
     t, hyper_values = cfg.train, hyper(cfg.train)
     data = (unit_to_pm1(splits.train) if cfg.model.output == "tanh" else splits.train).to(device)
     g, d = build(cfg.model)
-    g, d = g.to(device, memory_format=memory_format(t)), d.to(device, memory_format=memory_format(t))
+    g, d = placed(g, device, memory_format(t)), placed(d, device, memory_format(t))
     betas = (hyper_values.beta1, hyper_values.beta2)
     opt_g = losses.make_optimizer(hyper_values.optimizer, g.parameters(), hyper_values.lr_g, betas, t.adam_eps)
     opt_d = losses.make_optimizer(hyper_values.optimizer, d.parameters(), hyper_values.lr_d, betas, t.adam_eps)

@@ -32,7 +32,7 @@ from mnistgen.gan.sampler import generate, grid_latent
 from mnistgen.gan.state import Trainer, build_trainer
 from mnistgen.images import load_splits
 from mnistgen.runs import open_run
-from mnistgen.runtime import ScalarLogger, batch_indices, memory_format, set_rng_state, setup
+from mnistgen.runtime import BatchCache, ScalarLogger, batch_indices, memory_format, set_rng_state, setup
 from mnistgen.trainloop import Probe
 
 
@@ -46,7 +46,7 @@ class Fakes:
     codes: torch.Tensor | None  # (B,)
 
 
-def discriminator_step(trainer: Trainer, cache: dict, last: bool) -> tuple[Fakes, float, float]:
+def discriminator_step(trainer: Trainer, cache: BatchCache, last: bool) -> tuple[Fakes, float, float]:
     """(1) One critic update on a real batch and fakes made from its clusters. Returns the fakes, the D loss and the
     critic's Wasserstein estimate."""
     t, g, d, hyper = trainer.cfg.train, trainer.g, trainer.d, trainer.hyper
@@ -64,7 +64,7 @@ def discriminator_step(trainer: Trainer, cache: dict, last: bool) -> tuple[Fakes
     real_logits = losses.clip_logits(real_logits, t.logit_clip)
     fake_logits = losses.clip_logits(fake_logits.float(), t.logit_clip)
     loss_d = losses.d_loss(t.loss, real_logits, fake_logits, t.real_target)
-    if q is not None:
+    if q is not None and codes is not None:
         loss_d = loss_d + t.info_weight * losses.info_loss(q, codes)
     critic = functools.partial(d, codes=clusters)
     if hyper.gp_weight > 0:
@@ -87,7 +87,7 @@ def generator_step(trainer: Trainer, fakes: Fakes) -> float:
     with trainer.autocast():
         fake_logits, q = trainer.d.forward_with_code(fakes.images, fakes.clusters)
     loss_g = losses.g_loss(t.loss, losses.clip_logits(fake_logits.float(), t.logit_clip))
-    if q is not None:
+    if q is not None and fakes.codes is not None:
         code_ce = losses.info_loss(q, fakes.codes)
         trainer.hist["info"].append(float(code_ce.detach()))
         loss_g = loss_g + t.info_weight * code_ce
@@ -98,7 +98,7 @@ def generator_step(trainer: Trainer, fakes: Fakes) -> float:
     return float(loss_g.detach())
 
 
-def train_step(trainer: Trainer, cache: dict) -> dict[str, float]:
+def train_step(trainer: Trainer, cache: BatchCache) -> dict[str, float]:
     """One generator step: learning rates, (1) the critic updates, (2) the generator update, EMA; returns the D and
     G losses."""
     started = time.perf_counter()
@@ -172,9 +172,10 @@ def _start(
 ) -> tuple[Trainer, Loop, str]:
     """Open (or reopen) the run directory, build or restore the trainer, and set up the probe, the grids and the
     logger."""
-    run_dir, cfg, preset_name, saved = open_run(
+    run_dir, resolved, preset_name, saved = open_run(
         KIND, GANRunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS
     )
+    cfg = resolved
     t = cfg.train
     if t.steps == 0 and t.max_minutes == 0:
         raise MnistgenError("give a budget: train.steps > 0 or --minutes > 0")
@@ -207,7 +208,7 @@ def _after_step(trainer: Trainer, loop: Loop, step_losses: Mapping[str, float]) 
 
 def _run_steps(trainer: Trainer, loop: Loop) -> str:
     """Train until the step budget (or the optional wall-clock cap); returns why it stopped ("steps" or "time")."""
-    t, cache = trainer.cfg.train, {}
+    t, cache = trainer.cfg.train, BatchCache()
     trainer.g.train(), trainer.d.train()
     return trainloop.run_steps(
         trainer,

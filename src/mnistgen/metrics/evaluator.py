@@ -31,7 +31,7 @@ from mnistgen.data import Dataset, load_dataset, train_val_split
 from mnistgen.errors import MnistgenError
 from mnistgen.images import to_unit
 from mnistgen.rundir import atomic_write, read_json, write_json
-from mnistgen.runtime import resolve_device
+from mnistgen.runtime import placed, resolve_device
 
 SHIPPED = Path(__file__).resolve().parent.parent / "evaluators"
 FORMAT = "mnistgen-evaluator-1"
@@ -71,7 +71,7 @@ class Evaluator:
     """A trained classifier: ``probs``/``features`` of any image batch, its identity and its reference statistics."""
 
     def __init__(self, model: Classifier, info: dict[str, Any], reference: Reference, device: torch.device) -> None:
-        self.model = model.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+        self.model = placed(model, device, torch.channels_last).eval().requires_grad_(False)
         self.info, self.reference, self.device = info, reference, device
         self.dataset: str = info["dataset"]
         self.accuracy: float = float(info["test_accuracy"])

@@ -119,7 +119,8 @@ def _comparison(state: StudyState, records: Sequence[UnitRecord], info: DatasetI
         "IS falls with fewer samples per split, so it is given at the original's n = 500 and at N. Lower FID, KID "
         "and class-KL are better; precision and density measure fidelity, recall and coverage diversity."
     )
-    return [Text(note + how + text), Table(headers, tuple(rows))] + _histograms(by_model, info)
+    blocks: list[Block] = [Text(note + how + text), Table(headers, tuple(rows))]
+    return blocks + _histograms(by_model, info)
 
 
 def _histograms(by_model: dict[str, dict[int, ModelResult]], info: DatasetInfo) -> list[Block]:

@@ -82,7 +82,7 @@ def run_unit(setup: Setup, stage: str, seed: int, deps: Sequence[UnitRecord]) ->
             seed_everything(seed)
             ctx = Context(setup, seed, spec, families.open_trained)
             (ctx.out / "figures").mkdir(parents=True, exist_ok=True)
-            result = spec.run(ctx, {d.stage: d.result for d in deps if d.done})
+            result = spec.run(ctx, {d.stage: d.outcome for d in deps if d.outcome is not None})
             return UnitRecord(
                 stage, seed, "done", time.monotonic() - started, result, worker=worker_name(), cap_minutes=cap
             )

@@ -1,4 +1,4 @@
-"""VAE run configuration: dataclass configs and the presets (``seed``, ``seed-2d``, ``conv``).
+"""VAE run configuration: dataclass configs and the presets (``seed``, ``seed-2d``, ``conv``; ``tiny`` for the tests).
 
 The resolved config is saved beside the weights (``config.json``) and inside every checkpoint.
 """
@@ -139,6 +139,12 @@ PRESETS: dict[str, VAERunConfig] = {
     "conv": VAERunConfig(
         model=VAEModelConfig(latent_dim=32, prior_components=200),
         train=VAETrainConfig(epochs=2, beta=0.1, prior_max_codes=50_000, decoder_epochs=3, decoder_images=20_000),
+    ),
+    # For the tests: a conv VAE of a few channels, 2 epochs of the first 400 training images (200 more validate).
+    "tiny": VAERunConfig(
+        data=DataConfig(val_size=200, limit=600),
+        model=VAEModelConfig(arch="conv", latent_dim=4, channels=4, hidden=16, prior_components=5),
+        train=VAETrainConfig(epochs=2, batch_size=100, lr=3e-3, prior_max_codes=400),
     ),
 }
 

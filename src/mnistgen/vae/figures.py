@@ -106,7 +106,7 @@ def plot_latent_map(
     """Scatter the posterior means of ``images``, coloured by class (PCA to 2-D when d > 2); also returns the map's
     statistics: k-NN (k = 5) accuracy of the classes on the map, and its extent along each axis."""
     mu = model.posterior_means(images).cpu().numpy()
-    labels = labels.numpy()
+    classes = labels.numpy()
     if mu.shape[1] > 2:
         pca = PCA(n_components=2, random_state=0)
         xy = pca.fit_transform(mu)
@@ -116,14 +116,14 @@ def plot_latent_map(
     else:
         xy = mu if mu.shape[1] == 2 else np.concatenate([mu, np.zeros_like(mu)], 1)
         axes, how = ("μ 1", "μ 2" if mu.shape[1] == 2 else "(none: 1-D latent)"), "posterior means μ"
-    stats = map_stats(xy, mu, labels)
+    stats = map_stats(xy, mu, classes)
     fig, ax = plt.subplots(figsize=(7.4, 6))
     cmap = plt.get_cmap("tab10")
     for k in range(10):
-        sel = labels == k
+        sel = classes == k
         ax.scatter(xy[sel, 0], xy[sel, 1], s=3, alpha=0.5, color=cmap(k), label=info.classes[k], rasterized=True)
     ax.set(
-        title=f"VAE latent map: {how} of {len(labels):,} {info.title} test images\n"
+        title=f"VAE latent map: {how} of {len(classes):,} {info.title} test images\n"
         f"5-NN accuracy of the classes on this map: {stats['knn_accuracy']:.1%}",
         xlabel=axes[0],
         ylabel=axes[1],

@@ -7,6 +7,8 @@ in nats per image, as the study reports them.
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import NamedTuple
 
 import torch
@@ -86,7 +88,9 @@ def mmd_to_standard_normal(z: torch.Tensor, generator: torch.Generator | None = 
     prior = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
     both = torch.cat([z, prior])  # (2B, d)
     dist = torch.cdist(both, both).pow(2)  # (2B, 2B)
-    k = sum(c / (c + dist) for c in (2.0 * d * s for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)))
+    k = functools.reduce(
+        operator.add, (c / (c + dist) for c in (2.0 * d * s for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)))
+    )
     off = 1.0 - torch.eye(n, device=z.device, dtype=z.dtype)
     kqq, kpp, kqp = k[:n, :n], k[n:, n:], k[:n, n:]
     return ((kqq * off).sum() + (kpp * off).sum()) / (n * (n - 1)) - 2.0 * kqp.mean()

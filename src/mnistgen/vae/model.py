@@ -160,6 +160,8 @@ class VAE(nn.Module):
             raise MnistgenError(f"unknown VAE architecture {arch!r}; choose one of: {', '.join(ARCHS)}")
         self.latent_dim = check_latent_dim(latent_dim)
         self.arch = arch
+        self.encoder: SeedEncoder | ConvEncoder
+        self.decoder: SeedDecoder | ConvDecoder
         if arch == "seed":
             self.encoder = SeedEncoder(latent_dim, hidden)
             self.decoder = SeedDecoder(latent_dim)

@@ -39,6 +39,10 @@ class _EMRun(NamedTuple):
 class GaussianMixture(nn.Module):
     """p(z) = sum_k w_k N(z; mu_k, L_k L_k^T) over ``dim``-dimensional codes; parameters are buffers."""
 
+    log_weights: torch.Tensor  # (K,)
+    means: torch.Tensor  # (K, d)
+    scale_tril: torch.Tensor  # (K, d, d)
+
     def __init__(self, dim: int, components: int) -> None:
         super().__init__()
         if dim < 1 or components < 1:
@@ -112,6 +116,8 @@ class GaussianMixture(nn.Module):
             run = self._em(torch.from_numpy(x), torch.from_numpy(start), reg_covar, iterations, tol)
             if best is None or run.bound > best.bound:
                 best = run
+        if best is None:
+            raise MnistgenError("fitting the latent mixture needs at least one restart")
         self.log_weights.copy_(best.log_weights.to(self.log_weights))
         self.means.copy_(best.means.to(self.means))
         self.scale_tril.copy_(torch.linalg.cholesky(best.covariances).to(self.scale_tril))

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from mnistgen.runtime import placed
 from mnistgen.vae.config import VAETrainConfig
 from mnistgen.vae.loss import evaluate, reconstruction_bce
 from mnistgen.vae.model import VAE
@@ -72,9 +73,9 @@ def refine_decoder(
     before = evaluate(model, val_images, tc.beta, val_generator(), device)
     joint = {k: v.clone() for k, v in model.decoder.state_dict().items()}
     fmt = torch.channels_last if tc.channels_last else torch.contiguous_format
-    model.decoder.to(memory_format=torch.channels_last)  # ~1.7x faster for this decoder's small convolutions on CPU
+    placed(model.decoder, fmt=torch.channels_last)  # ~1.7x faster for this decoder's small convolutions on CPU
     train_recon = _fit(model, images, mu, sd, tc, gen)
-    model.decoder.to(memory_format=fmt)
+    placed(model.decoder, fmt=fmt)
     after = evaluate(model, val_images, tc.beta, val_generator(), device)
     kept = after["loss"] <= before["loss"] or not len(val_images)
     if not kept:

@@ -33,9 +33,9 @@ def load_model(
     path = run_dir / (rundir.BEST if which == "best" else rundir.LAST)
     if which == "best" and not path.exists():
         path = run_dir / rundir.LAST
-    ckpt = load_checkpoint(path, KIND)
+    saved = load_checkpoint(path, KIND)
     model = build_model(cfg.model)
-    load_module_state(model, ckpt["models"]["vae"], "VAE")
+    load_module_state(model, saved["models"]["vae"], "VAE")
     return model.to(device).eval(), cfg
 
 

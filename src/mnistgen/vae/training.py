@@ -14,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -24,7 +25,7 @@ from mnistgen.errors import MnistgenError
 from mnistgen.family import TrainedRun
 from mnistgen.images import Splits, load_splits
 from mnistgen.runs import open_run
-from mnistgen.runtime import ScalarLogger, environment, memory_format, progress, set_rng_state, setup
+from mnistgen.runtime import ScalarLogger, environment, memory_format, placed, progress, set_rng_state, setup
 from mnistgen.vae.config import BUDGET_KEYS, KIND, VAERunConfig
 from mnistgen.vae.figures import make_figures
 from mnistgen.vae.finish import finish
@@ -53,7 +54,7 @@ class _Loop:
     optimizer: torch.optim.Optimizer
     stopper: EarlyStopping
     started: float
-    history: dict[str, list] = field(default_factory=dict)
+    history: dict[str, Any] = field(default_factory=dict)  # per-epoch lists, and records of the finish
     epoch: int = 0
     step: int = 0
     prior_seconds: float = 0.0  # training seconds of earlier calls (resume)
@@ -75,28 +76,27 @@ def _start(
     run_dir: Path,
     device: torch.device,
     splits: Splits,
-    ckpt: dict | None,
+    saved: dict | None,
     preset: str,
     started: float,
 ) -> _Loop:
-    """Build the model and optimiser; restore them, the counters, the history and the RNG from ``ckpt`` if given."""
+    """Build the model and optimiser; restore them, the counters, the history and the RNG from ``saved`` if given."""
     tc = cfg.train
     model = build_model(cfg.model).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay, eps=tc.adam_eps)
     loop = _Loop(
         cfg, run_dir, device, splits, preset, model, optimizer, EarlyStopping(tc.patience, tc.min_delta), started
     )
-    loop.history = {
-        k: [] for k in ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]
-    }
-    if ckpt is None and tc.warm_start:
+    curves = ["epoch", "lr", "kl_weight", "seconds"] + [f"{s}_{c}" for s in ("train", "val") for c in CURVES]
+    loop.history = {k: [] for k in curves}  # per epoch; refinement and warm-start records join it as dicts
+    if saved is None and tc.warm_start:
         loop.history["warm_start"] = warm_start(
             model, tc.warm_start, splits.train[: tc.warm_plane] if tc.warm_plane else None
         )
-    if ckpt is not None:
-        load_module_state(model, ckpt["models"]["vae"], "VAE")
-        optimizer.load_state_dict(ckpt["optimizers"]["adam"])
-        state = ckpt["state"]
+    if saved is not None:
+        load_module_state(model, saved["models"]["vae"], "VAE")
+        optimizer.load_state_dict(saved["optimizers"]["adam"])
+        state = saved["state"]
         loop.epoch, loop.step, loop.prior_seconds = (
             int(state["epoch"]),
             int(state["step"]),
@@ -104,9 +104,9 @@ def _start(
         )
         loop.stopper.load_state_dict(state["stopper"])
         loop.history = {k: list(v) if isinstance(v, list) else v for k, v in state["history"].items()}
-        set_rng_state(ckpt["rng"])
+        set_rng_state(saved["rng"])
     if tc.channels_last:
-        loop.model = model.to(memory_format=torch.channels_last)
+        loop.model = placed(model, fmt=torch.channels_last)
     return loop
 
 
@@ -234,15 +234,16 @@ def train(
 ) -> TrainedRun:
     """Train (or continue, with ``resume=RUN_DIR``) a VAE; returns the run, sampling from its best weights in memory."""
     started = time.monotonic()
-    run_dir, cfg, preset_name, ckpt = open_run(
+    run_dir, resolved, preset_name, saved = open_run(
         KIND, VAERunConfig, cfg, out, resume, overwrite, preset_name, BUDGET_KEYS
     )
+    cfg = resolved
     device = setup(cfg.runtime)
     splits = splits or load_splits(cfg.data, data_dir, download_missing)
-    loop = _start(cfg, run_dir, device, splits, ckpt, preset_name, started)
+    loop = _start(cfg, run_dir, device, splits, saved, preset_name, started)
     stopped = _run_epochs(loop)
     model = finish(loop, lambda: _gen(cfg.runtime.seed, 0, 2, device)) or load_model(run_dir, device)[0]
-    model = model.to(memory_format=torch.contiguous_format).eval()  # as a model loaded from the best checkpoint
+    model = placed(model, fmt=torch.contiguous_format).eval()  # as a model loaded from the best checkpoint
     _write_history(loop)
     train_seconds = time.monotonic() - started
     figures = make_figures(run_dir, splits=splits, model=model)

@@ -57,6 +57,7 @@ def _principal_plane(model: VAE, source: dict[str, torch.Tensor], images: torch.
     model.encoder.mu.weight.copy_(p @ w)
     model.encoder.mu.bias.copy_(p @ (b - mean))
     first = model.decoder.dense[0]  # the decoder's first linear layer: z -> hidden
+    assert isinstance(first, torch.nn.Linear)
     wd, bd = source["decoder.dense.0.weight"], source["decoder.dense.0.bias"]  # (H, D), (H,)
     first.weight.copy_(wd @ p.T)
     first.bias.copy_(bd + wd @ mean)

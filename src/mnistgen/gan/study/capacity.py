@@ -25,13 +25,13 @@ from mnistgen.gan.training import train
 from mnistgen.metrics import Evaluator, precision_recall, prob_scores
 from mnistgen.stagekit import Claim, Context, Phenomenon, Recipe, StageResult, Table, result_type
 
-# The capacity ladder, weakest generator first: the `tiny` MLP against the seed discriminator (the original's
+# The capacity ladder, weakest generator first: the `weak` MLP against the seed discriminator (the original's
 # too-weak generator), then the `small` preset (latent 1, channels 16-8-4, no cluster code) and two wider variants of
 # it against the fast preset's discriminator; the top rung is the loss comparison's cross-entropy run (the `fast`
 # preset: latent 32, channels 128-64-32, 200 cluster codes).
 # label -> (preset, config values, the discriminator it faces).
 LADDER: dict[str, tuple[str, Mapping[str, Any], str]] = {
-    "MLP 128 vs seed D": ("tiny", {}, "seed discriminator"),
+    "MLP 128 vs seed D": ("weak", {}, "seed discriminator"),
     "z 1, 16-8-4": ("small", {}, "fast discriminator"),
     "z 2, 32-16-8": ("small", {"model.z_dim": 2, "model.g_channels": (32, 16, 8)}, "fast discriminator"),
     "z 8, 64-32-16": ("small", {"model.z_dim": 8, "model.g_channels": (64, 32, 16)}, "fast discriminator"),

@@ -105,7 +105,7 @@ def loss_comparison_caption(rows: Sequence[dict[str, Any]]) -> str:
         tied = runner is not None and runner["is_wobble"] <= 1.1 * calm["is_wobble"]  # within 10 %: no winner
         who = (
             f"{calm['loss']} and {runner['loss']} are about equally steady"
-            if tied
+            if tied and runner is not None
             else f"{calm['loss']} is the steadiest"
         )
         parts.append(
