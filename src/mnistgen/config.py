@@ -22,7 +22,7 @@ from mnistgen.rundir import write_json
 
 T = TypeVar("T")
 
-DATASETS = ("mnist", "fashion-mnist")
+DATASETS = ("mnist", "fashion-mnist", "stacked-mnist")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 

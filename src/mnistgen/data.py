@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST: find, download (verified), parse (IDX), cache and split.
+"""MNIST and Fashion-MNIST (and Stacked MNIST, built from MNIST): find, download (verified), parse, cache and split.
 
 Look-up order for a dataset NAME (``mnist`` or ``fashion-mnist``):
 
@@ -13,21 +13,22 @@ Parsed arrays are cached as ``.npy`` keyed by the files' content hash, so loadin
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import gzip
 import hashlib
 import os
 import sys
-import urllib.error
-import urllib.request
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mnistgen import stacked
+from mnistgen.download import MD5, DownloadError, md5_of
+from mnistgen.download import download as download_to
 from mnistgen.errors import MnistgenError
+from mnistgen.idx import read_idx_gz
 from mnistgen.rundir import atomic_write
 
 FILES = {
@@ -35,25 +36,6 @@ FILES = {
     "train_labels": "train-labels-idx1-ubyte.gz",
     "test_images": "t10k-images-idx3-ubyte.gz",
     "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
-# MD5 of the files as the mirrors serve them (also used by torchvision).
-MD5 = {
-    "mnist": {
-        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-    },
-    "fashion-mnist": {
-        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-    },
-}
-MIRRORS = {
-    "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"],
-    "fashion-mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
 }
 DEBIAN_DIR = Path("/usr/share/datasets")
 HOW_TO_GET = {
@@ -85,42 +67,6 @@ class Dataset:
             "n_train": len(self.train_images),
             "n_test": len(self.test_images),
         }
-
-
-# ----------------------------------------------------------------------------- IDX parsing
-
-
-def parse_idx(raw: bytes, expect_ndim: int, what: str) -> np.ndarray:
-    """Parse an (uncompressed) IDX file of unsigned bytes; check magic, dims and length."""
-    if len(raw) < 4 + 4 * expect_ndim:
-        raise MnistgenError(f"{what} is truncated (only {len(raw)} bytes)")
-    zero, dtype_code, ndim = raw[0] * 256 + raw[1], raw[2], raw[3]
-    if zero != 0 or dtype_code != 0x08:
-        raise MnistgenError(f"{what} is not an IDX file of unsigned bytes (magic {raw[:4].hex()})")
-    if ndim != expect_ndim:
-        raise MnistgenError(f"{what} has {ndim} dimensions, expected {expect_ndim}")
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    if ndim == 3 and dims[1:] != [28, 28]:
-        raise MnistgenError(f"{what} holds {dims[1]}x{dims[2]} images, expected 28x28")
-    body = raw[4 + 4 * ndim :]
-    expected = int(np.prod(dims))
-    if len(body) != expected:
-        raise MnistgenError(f"{what} is truncated or padded: {len(body)} data bytes, header says {expected}")
-    return np.frombuffer(body, dtype=np.uint8).reshape(dims).copy()
-
-
-def read_idx_gz(path: Path, expect_ndim: int) -> np.ndarray:
-    try:
-        raw = gzip.decompress(path.read_bytes())
-    except (OSError, EOFError, zlib.error) as exc:
-        raise MnistgenError(
-            f"{path} is corrupt or truncated ({type(exc).__name__}); delete it and fetch it again"
-        ) from None
-    return parse_idx(raw, expect_ndim, str(path))
-
-
-def md5_of(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 # ----------------------------------------------------------------------------- locations
@@ -155,46 +101,12 @@ def locate(name: str, data_dir: str | Path | None = None) -> tuple[str, Path] | 
     return None
 
 
-# ----------------------------------------------------------------------------- download
-
-
-def _fetch(url: str, timeout: float = 30.0) -> bytes:
-    """Network access lives here alone, so tests can monkeypatch it."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.read()
+# ----------------------------------------------------------------------------- loading
 
 
 def download(name: str) -> Path:
-    """Fetch the four files into the cache; each is MD5-checked before it is renamed into place."""
-    target = cache_dir() / name
-    target.mkdir(parents=True, exist_ok=True)
-    for filename, md5 in MD5[name].items():
-        dest = target / filename
-        if dest.is_file() and md5_of(dest) == md5:
-            continue
-        problems = []
-        for mirror in MIRRORS[name]:
-            try:
-                payload = _fetch(mirror + filename)
-            except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                problems.append(f"{mirror}: {getattr(exc, 'reason', exc)}")
-                continue
-            got = hashlib.md5(payload).hexdigest()
-            if got != md5:
-                problems.append(f"{mirror}: checksum mismatch (got {got}, expected {md5}); file discarded")
-                continue
-            atomic_write(dest, lambda fh: fh.write(payload))  # noqa: B023 - called here, in this iteration
-            break
-        else:
-            raise DownloadError(f"could not download {name}/{filename}: " + "; ".join(problems))
-    return target
-
-
-class DownloadError(MnistgenError):
-    """No mirror delivered a verified file (offline, or every copy failed its checksum)."""
-
-
-# ----------------------------------------------------------------------------- loading
+    """Fetch ``name``'s four files into the cache (MD5-checked); returns the folder."""
+    return download_to(name, cache_dir() / name)
 
 
 def _parsed_cache_path(name: str, key: str) -> Path:
@@ -262,10 +174,52 @@ def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
+def _stacked_index(digits: Dataset, split: str) -> np.ndarray:
+    """A split's index triples into the digits: from the cache when its checksum holds, else drawn and cached."""
+    pool = len(digits.train_images if split == "train" else digits.test_images)
+    expected = stacked.published_sha256(split, pool)
+    key = hashlib.md5(f"{sorted(digits.checksums.items())}{pool}{stacked.SEED}".encode()).hexdigest()[:16]
+    path = _parsed_cache_path(stacked.NAME, key) / f"{split}_index.npy"
+    try:
+        index = np.load(path) if path.is_file() else None
+    except (OSError, ValueError):
+        index = None  # a damaged cache entry: draw it again
+    if index is None or (expected is not None and stacked.index_sha256(index) != expected):
+        index = stacked.split_index(split, pool)
+        with contextlib.suppress(OSError):  # a read-only cache only costs time
+            atomic_write(path, functools.partial(_save_npy, array=index))
+    if expected is not None and stacked.index_sha256(index) != expected:
+        raise MnistgenError(
+            f"the stacked-mnist {split} index drawn here is not the published one (SHA-256 {expected[:12]}...): "
+            "this numpy draws other numbers from the same seed; install the pinned numpy"
+        )
+    return index
+
+
+def load_stacked(data_dir: str | Path | None = None, download_missing: bool = True) -> Dataset:
+    """Stacked MNIST built from the MNIST digits found as ``load_dataset("mnist")`` finds them (see stacked.py)."""
+    digits = load_dataset("mnist", data_dir, download_missing)
+    train = stacked.stack(digits.train_images, digits.train_labels, _stacked_index(digits, "train"))
+    test = stacked.stack(digits.test_images, digits.test_labels, _stacked_index(digits, "test"))
+    sums = {"train-index.sha256": train.sha256, "test-index.sha256": test.sha256}
+    return Dataset(
+        stacked.NAME,
+        train.images,
+        train.labels,
+        test.images,
+        test.labels,
+        digits.source,
+        digits.location,
+        digits.checksums | sums,
+    )
+
+
 def load_dataset(name: str = "mnist", data_dir: str | Path | None = None, download_missing: bool = True) -> Dataset:
     """Find (or fetch) and load a dataset; see the module docstring for the look-up order."""
+    if name == stacked.NAME:
+        return load_stacked(data_dir, download_missing)
     if name not in MD5:
-        raise MnistgenError(f"unknown dataset {name!r}; choose one of: {', '.join(MD5)}")
+        raise MnistgenError(f"unknown dataset {name!r}; choose one of: {', '.join([*MD5, stacked.NAME])}")
     user = data_dir or os.environ.get("MNISTGEN_DATA_DIR")
     if user and not _complete(Path(user).expanduser() / name):
         warn(f"data directory {user} has no complete {name}/ folder (the four *-ubyte.gz files); looking elsewhere")

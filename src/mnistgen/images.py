@@ -11,23 +11,26 @@ import torch
 
 from mnistgen.config import DataConfig
 from mnistgen.data import load_dataset, train_val_split
+from mnistgen.datasets import describe
 from mnistgen.errors import MnistgenError
 
 
-def to_unit(images: Any) -> torch.Tensor:
-    """Any image batch -> float32 tensor (N, 1, 28, 28) in [0, 1], leaving the caller's data as it was.
+def to_unit(images: Any, channels: int = 1) -> torch.Tensor:
+    """Any image batch -> float32 tensor (N, C, 28, 28) in [0, 1], leaving the caller's data as it was.
 
-    Accepts numpy arrays or tensors (also ones made under ``torch.inference_mode()``), shaped (N, 28, 28),
-    (N, 1, 28, 28) or (N, 784); uint8 in [0, 255], or float in [0, 1] or [-1, 1] (told apart by the presence of
-    negative values). The result may share memory with a float32 input; nothing here writes into it.
+    Accepts numpy arrays or tensors (also ones made under ``torch.inference_mode()``), shaped (N, C, 28, 28) with C
+    ``channels``, or for one channel also (N, 28, 28) or (N, 784); uint8 in [0, 255], or float in [0, 1] or [-1, 1]
+    (told apart by the presence of negative values). The result may share memory with a float32 input; nothing here
+    writes into it.
     """
     x = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
-    if x.ndim == 2 and x.shape[1] == 784:
+    if channels == 1 and x.ndim == 2 and x.shape[1] == 784:
         x = x.reshape(-1, 28, 28)
-    if x.ndim == 3:
+    if channels == 1 and x.ndim == 3:
         x = x.unsqueeze(1)
-    if x.ndim != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise MnistgenError(f"expected images shaped (N, 28, 28) or (N, 1, 28, 28), got {tuple(x.shape)}")
+    if x.ndim != 4 or tuple(x.shape[1:]) != (channels, 28, 28):
+        shapes = "(N, 28, 28) or (N, 1, 28, 28)" if channels == 1 else f"(N, {channels}, 28, 28)"
+        raise MnistgenError(f"expected images shaped {shapes}, got {tuple(x.shape)}")
     if x.dtype == torch.uint8:
         return x.float() / 255.0
     if not torch.is_floating_point(x):
@@ -44,9 +47,10 @@ def to_unit(images: Any) -> torch.Tensor:
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Float images in [0, 1], (N, 1, 28, 28) or (N, 28, 28) -> uint8 numpy (N, 28, 28), MNIST style."""
+    """Float images in [0, 1] -> uint8 numpy, MNIST style: (N, 1, 28, 28) or (N, 28, 28) -> (N, 28, 28); images of
+    several channels keep them, (N, C, 28, 28)."""
     x = images.detach().float().cpu()
-    if x.ndim == 4:
+    if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     return (x.clamp(0, 1) * 255.0).round().to(torch.uint8).numpy()
 
@@ -61,7 +65,7 @@ def pm1_to_unit(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Splits:
-    """Float images in [0, 1], (N, 1, 28, 28), with int64 labels, plus where the data came from."""
+    """Float images in [0, 1], (N, C, 28, 28), with int64 labels, plus where the data came from."""
 
     train: torch.Tensor
     train_labels: torch.Tensor
@@ -75,6 +79,7 @@ class Splits:
 def load_splits(cfg: DataConfig, data_dir: str | Path | None = None, download_missing: bool = True) -> Splits:
     """Load ``cfg.dataset`` and split the training images into train/validation by ``cfg.split_seed``."""
     ds = load_dataset(cfg.dataset, data_dir, download_missing)
+    channels = describe(cfg.dataset).channels
     images, labels = ds.train_images, ds.train_labels
     if cfg.limit:
         images, labels = images[: cfg.limit], labels[: cfg.limit]
@@ -87,11 +92,11 @@ def load_splits(cfg: DataConfig, data_dir: str | Path | None = None, download_mi
         "limit": cfg.limit,
     }
     return Splits(
-        to_unit(images[tr]),
+        to_unit(images[tr], channels),
         torch.from_numpy(labels[tr]),
-        to_unit(images[va]),
+        to_unit(images[va], channels),
         torch.from_numpy(labels[va]),
-        to_unit(ds.test_images),
+        to_unit(ds.test_images, channels),
         torch.from_numpy(ds.test_labels),
         info,
     )

@@ -17,19 +17,20 @@ from mnistgen.rundir import atomic_write
 
 
 def tile(images: torch.Tensor | np.ndarray, nrow: int = 10, pad: int = 2) -> np.ndarray:
-    """(N, 1, 28, 28) or (N, 28, 28) images in [0, 1] -> one (H, W) mosaic, nrow images per row."""
+    """(N, 1, 28, 28) or (N, 28, 28) images in [0, 1] -> one (H, W) mosaic, nrow images per row; three-channel images
+    (N, 3, 28, 28), e.g. stacked digits, -> an RGB mosaic (H, W, 3)."""
     x = (
         images.detach().cpu().float().numpy()
         if isinstance(images, torch.Tensor)
         else np.asarray(images, dtype=np.float32)
     )
     if x.ndim == 4:
-        x = x[:, 0]
+        x = x.transpose(0, 2, 3, 1) if x.shape[1] == 3 else x[:, 0]  # (N, 28, 28, 3) or (N, 28, 28)
     if x.max(initial=0) > 1.0:
         x = x / 255.0
-    n, h, w = x.shape
+    n, h, w = x.shape[:3]
     rows = int(np.ceil(n / nrow))
-    canvas = np.ones((rows * (h + pad) + pad, nrow * (w + pad) + pad), dtype=np.float32) * 0.5
+    canvas = np.ones((rows * (h + pad) + pad, nrow * (w + pad) + pad, *x.shape[3:]), dtype=np.float32) * 0.5
     for i in range(n):
         r, c = divmod(i, nrow)
         canvas[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = x[i]

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 from mnistgen import rundir
 from mnistgen.checkpoint import load_checkpoint
-from mnistgen.config import from_dict, load_config_json, resumed_config, save_config
+from mnistgen.config import from_dict, load_config_json, replace_values, resumed_config, save_config
+from mnistgen.datasets import describe
 from mnistgen.errors import MnistgenError
 
 C = TypeVar("C")
@@ -32,6 +33,15 @@ def load_run_config(run_dir: str | Path, kind: str, cls: type[C]) -> tuple[C, st
 def checkpoint_config(saved: dict[str, Any], cls: type[C]) -> C:
     """The run config stored inside a checkpoint (older VAE checkpoints also stored the preset name there)."""
     return from_dict(cls, {k: v for k, v in saved["config"].items() if k != "preset"})
+
+
+def with_dataset_channels(cfg: C) -> C:
+    """``cfg`` with its model's ``image_channels`` (where it has one) set to its dataset's: a family's networks take
+    the images they are trained on (a model that cannot is refused by its config, in one line)."""
+    model, data = getattr(cfg, "model", None), getattr(cfg, "data", None)
+    if model is None or data is None or not hasattr(model, "image_channels"):
+        return cfg
+    return replace_values(cfg, {"model.image_channels": describe(data.dataset).channels})
 
 
 def open_run(
@@ -60,6 +70,7 @@ def open_run(
         return run_dir, cfg, preset_name, saved
     if cfg is None or out is None:
         raise MnistgenError(f"a {kind} config is needed to start a new run")
+    cfg = with_dataset_channels(cfg)
     run_dir = rundir.prepare_run_dir(out, overwrite=overwrite)
     save_config(cfg, run_dir / rundir.CONFIG, extra={"kind": kind, "preset": preset_name})
     return run_dir, cfg, preset_name, None

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+import mnistgen.download
 from conftest import write_dataset, write_idx
 from mnistgen import data
 from mnistgen.config import DataConfig
@@ -123,7 +124,7 @@ def _fake_mirror(monkeypatch, name, files: dict[str, bytes], md5: dict[str, str]
         calls.append(url)
         return files[url.rsplit("/", 1)[1]]
 
-    monkeypatch.setattr(data, "_fetch", fetch)
+    monkeypatch.setattr(mnistgen.download, "_fetch", fetch)
     monkeypatch.setitem(data.MD5, name, md5 or {f: hashlib.md5(b).hexdigest() for f, b in files.items()})
     return calls
 
@@ -157,7 +158,7 @@ def _offline(monkeypatch, tmp_path):
     def fetch(url, timeout=30.0):
         raise urllib.error.URLError("network is unreachable")
 
-    monkeypatch.setattr(data, "_fetch", fetch)
+    monkeypatch.setattr(mnistgen.download, "_fetch", fetch)
     monkeypatch.setattr(data, "DEBIAN_DIR", tmp_path / "none")
 
 

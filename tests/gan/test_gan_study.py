@@ -9,6 +9,7 @@ import pytest
 from mnistgen import gan
 from mnistgen.gan.study import capacity as S
 from mnistgen.gan.study import losses as L
+from mnistgen.gan.study import words as W
 
 
 def history(probes, d_loss, loss="bce"):
@@ -56,3 +57,25 @@ def test_the_ladder_runs_from_the_mlp_against_the_seed_discriminator_to_wider_co
     first = S.ladder_config(next(iter(S.LADDER)))
     assert first.model.g_channels == (128,) and first.model.z_dim == 100  # the original's MLP z -> 128 -> 784
     assert params[1] < params[2] < params[3]  # the conv rungs grow
+
+
+def test_loss_curve_unsteadiness_is_scale_free_and_tells_a_settled_curve_from_a_wandering_one():
+    t = np.arange(900, dtype=float)
+    settled = 2.0 * np.exp(-t / 80) + 0.7 + 0.01 * np.sin(t)  # falls, then stays: what "quite stable" looks like
+    wandering = settled + 0.8 * np.sin(t / 40) * (t > 300)  # keeps swinging across its range over the last two thirds
+    calm, wild = L.unsteadiness(settled), L.unsteadiness(wandering)
+    assert calm < 0.05 and wild > 0.2
+    for scale, offset in ((-1.0, 0.0), (1e-3, 5.0), (-250.0, -40.0)):  # a critic's loss: other sign, scale, offset
+        assert L.unsteadiness(scale * settled + offset) == pytest.approx(calm, rel=1e-9)
+        assert L.unsteadiness(scale * wandering + offset) == pytest.approx(wild, rel=1e-9)
+    assert L.unsteadiness(settled[:20]) is None and L.unsteadiness(np.full(100, 3.0)) == 0.0
+    rows = [
+        {"loss": "bce", "loss_wobble": 0.04},
+        {"loss": "wgan", "loss_wobble": 0.31},
+        {"loss": "wgan-gp", "loss_wobble": 0.12},
+    ]
+    assert "bce's curves settle most" in W.curves_caption(rows)
+    tied = [dict(r, loss_wobble=w) for r, w in zip(rows, (0.100, 0.3, 0.105))]
+    assert "bce and wgan-gp settle about equally" in W.curves_caption(tied)
+    race = L.LossRace(("bce", "wgan", "wgan-gp"), (8.0, 9.0), ((1, 2),) * 3, (0.1, 0.2, 0.3), (0.3, 0.1, 0.2))
+    assert race.steadiest() == "bce" and race.steadiest("loss_wobble") == "wgan"  # the two measures, each its own

@@ -97,13 +97,15 @@ def test_seed_lists_parse_and_print():
 def test_a_worker_that_cannot_see_the_study_or_computes_otherwise_is_named(tmp_path):
     probe = tmp_path / "study" / ".mnistgen-probe-1234"
     assert (
-        check_worker(str(probe), "native") == f"cannot see the study folder {probe.parent} (workers need it on a "
-        "shared filesystem)"
+        check_worker(str(probe), "native") == f"cannot see the study folder {probe.parent} (workers need it at that "
+        "path, on a shared filesystem)"
     )
     probe.parent.mkdir()
     probe.touch()
     assert check_worker(str(probe), "native") == ""
-    assert "kernels, the study with zz" in check_worker(str(probe), "zz")
+    assert "kernels, the study with zz: start it with `mnistgen worker SCHEDULER --kernels zz`" in check_worker(
+        str(probe), "zz"
+    )
 
 
 def test_a_minutes_cap_is_shared_by_the_training_stages():

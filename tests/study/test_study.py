@@ -22,10 +22,11 @@ import torch
 
 from mnistgen import families
 from mnistgen.cli import main
+from mnistgen.datasets import describe
 from mnistgen.metrics import evaluate_images, load_evaluator
 from mnistgen.study import Cluster, Request, run_study, stages
 
-GENERATORS = stages.generators(stages.study_stages())
+GENERATORS = stages.generators(stages.study_stages(describe("mnist")))
 
 QUICK = ["--quick", "--device", "cpu", "--threads-per-worker", "1"]
 
@@ -88,7 +89,14 @@ def test_quick_study_writes_everything(single):
     models = metrics["models"]
     assert models["gan-losses-wgan"]["per_seed"]["0"]["work"]["steps"] == 4  # equal work for every loss
     assert models["gan-losses-bce"]["per_seed"]["0"]["work"]["steps"] == 4
-    assert set(metrics["phenomena"]) >= {"early_stop", "collapse", "ladder", "bce_first_low", "latent_map"}
+    assert set(metrics["phenomena"]) >= {
+        "early_stop",
+        "collapse",
+        "ladder",
+        "bce_first_low",
+        "latent_map_encoder",
+        "bce_steadiest_curves",
+    }
     md = (out / "report.md").read_text()
     assert "9.50 ± 0.01" in md and "1.72 ± 0.25" in md and "7.52 ± 0.58" in md  # the original's numbers beside ours
     for rel in re.findall(r"\]\(([^)]+\.png)\)", md):

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import mnistgen
-from mnistgen.cli import data_cmd, eval_cmd, run_cmd, sample_cmd, study_cmd, train_cmd
+from mnistgen.cli import data_cmd, eval_cmd, run_cmd, sample_cmd, study_cmd, train_cmd, worker_cmd
 from mnistgen.errors import MnistgenError
 
-COMMANDS = [data_cmd, train_cmd, sample_cmd, eval_cmd, study_cmd, run_cmd]
+COMMANDS = [data_cmd, train_cmd, sample_cmd, eval_cmd, study_cmd, run_cmd, worker_cmd]
 
 
 class _Parser(argparse.ArgumentParser):

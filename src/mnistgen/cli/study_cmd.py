@@ -1,6 +1,6 @@
-"""The families' sub-studies as commands of their own (``mnistgen compare-losses``, ``mnistgen sweep gan-capacity``):
-some stages of the study, with the stages they need, run with the study's options and their own report. The commands
-are built from what the registered families declare."""
+"""The study's and the families' sub-studies as commands of their own (``mnistgen modes``, ``mnistgen compare-losses``,
+``mnistgen sweep gan-capacity``): some stages of the study, with the stages they need, run with the study's options and
+their own report. The commands are built from what the study and the registered families declare."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from mnistgen import families
 from mnistgen.cli.study_args import add_study_args, run
 from mnistgen.errors import MnistgenError
 from mnistgen.stagekit import SubStudy
+from mnistgen.study import OWN_SUBSTUDIES
 
 
 def register(commands, train_targets) -> None:
     groups: dict[str, argparse._SubParsersAction] = {}
-    for sub in families.substudies().values():
+    for sub in (*OWN_SUBSTUDIES, *families.substudies().values()):
         where = commands
         if sub.group is not None:
             if sub.group not in groups:
@@ -30,9 +31,11 @@ def register(commands, train_targets) -> None:
 
 
 def _run(args: argparse.Namespace, sub: SubStudy) -> int:
-    if sub.dataset is not None and args.dataset is None:
+    if sub.dataset is not None and args.dataset not in (None, sub.dataset):
+        raise MnistgenError(f"`mnistgen {sub.name}` runs on {sub.dataset}, not {args.dataset}")
+    if sub.dataset is not None:
         args.dataset = sub.dataset
-    return run(args, sub.stages)
+    return run(args, sub.stages or None)
 
 
 def _missing(parser: argparse.ArgumentParser, group: str) -> int:

@@ -92,6 +92,7 @@ PRESETS: dict[str, FlowRunConfig] = {
         sample=FlowSampleConfig("midpoint", 4, guidance=1.5),
     ),
     "tiny": FlowRunConfig(
+        data=DataConfig(val_size=0, limit=300),
         model=FlowModelConfig(channels=(8, 16), patch=2, emb=16),
         train=FlowTrainConfig(steps=20, batch_size=16, warmup=2, probe_n=50, checkpoint_every=10),
     ),

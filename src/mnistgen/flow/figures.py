@@ -44,7 +44,7 @@ def plot_loss(hist: dict, path: Path, title: str) -> Path:
 def save_path_grid(net: VelocityNet, draw: Draw, path: Path, rows: int = 8) -> Path:
     """One row per sample, from its noise (t = 0) along the ODE to the image (t = 1)."""
     states = generate(net, rows, torch.Generator().manual_seed(GRID_SEED), draw, keep=PATH_TIMES)
-    images = torch.stack(states, 1).reshape(-1, 1, 28, 28)  # (rows * columns, 1, 28, 28), row-major
+    images = torch.stack(states, 1).flatten(0, 1)  # (rows * columns, C, 28, 28), row-major
     fig, ax = plt.subplots(figsize=(1.0 * len(states), 1.0 * rows + 0.6))
     ax.imshow(tile(images, nrow=len(states)), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([(i + 0.5) * 30 for i in range(len(states))], [f"t = {t:g}" for t in (*PATH_TIMES, 1.0)], fontsize=7)

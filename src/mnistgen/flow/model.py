@@ -2,15 +2,15 @@
 
 Layout for 28x28 images (``patch`` 1; channels c0, c1, c2 at 28, 14 and 7 pixels)::
 
-    x (B, 1, 28, 28) -> conv 3x3 (B, c0, 28, 28)
+    x (B, C, 28, 28) -> conv 3x3 (B, c0, 28, 28)        (C: the dataset's channels, 1 for MNIST)
       down: [ResBlock] x blocks (B, c0, 28, 28) -> conv s2 (B, c0, 14, 14) -> [ResBlock] x blocks (B, c1, 14, 14)
             -> conv s2 (B, c1, 7, 7) -> [ResBlock] x blocks (B, c2, 7, 7)
       middle: ResBlock, ResBlock (B, c2, 7, 7)
       up: the same levels back, each block fed the matching skip (concatenated), nearest x2 + conv 3x3 between levels
-      out: GroupNorm, SiLU, conv 3x3 (B, 1, 28, 28): the velocity
+      out: GroupNorm, SiLU, conv 3x3 (B, C, 28, 28): the velocity
 
-With ``patch`` 2 the image is first folded into 2x2 patches, (B, 4, 14, 14), the U-Net runs at 14 and 7 pixels (one
-level fewer) and the velocity is unfolded back to (B, 1, 28, 28): a quarter of the work at the finest level.
+With ``patch`` 2 the image is first folded into 2x2 patches, (B, 4C, 14, 14), the U-Net runs at 14 and 7 pixels (one
+level fewer) and the velocity is unfolded back to (B, C, 28, 28): a quarter of the work at the finest level.
 Each ResBlock adds a projection of the time (and label) embedding between its two convolutions. No attention: at
 28x28 it would dominate a CPU's time. With ``classes`` > 0 the network also takes a code in 0..classes-1, or
 ``classes`` itself for "no code" (classifier-free guidance trains on it and samples against it): the dataset's labels,
@@ -41,6 +41,7 @@ class FlowModelConfig:
     groups: int = 8  # GroupNorm groups
     classes: int = 0  # > 0: conditional on a code 0..classes-1 (classes = no code) ...
     code: str = "labels"  # ... the dataset's labels, or "clusters": k-means clusters of the training images (no labels)
+    image_channels: int = 1  # channels of an image: the dataset's (3 for stacked-mnist), set when a run starts
 
     def __post_init__(self) -> None:
         if not self.channels or any(c < 1 or c % self.groups for c in self.channels):
@@ -51,6 +52,13 @@ class FlowModelConfig:
             raise MnistgenError("model.blocks must be >= 1, model.emb an even number >= 4, model.classes >= 0")
         if self.code not in CODES:
             raise MnistgenError(f"unknown model.code {self.code!r}; choose one of: {', '.join(CODES)}")
+        if self.image_channels < 1:
+            raise MnistgenError("model.image_channels must be >= 1")
+        if self.image_channels > 1 and self.classes and self.code == "labels":
+            raise MnistgenError(
+                "a flow model conditioned on labels takes one-channel images: on a stacked dataset a label names a "
+                "triple of digits; train it unconditional or on its clusters (--conditional off)"
+            )
 
 
 def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -77,7 +85,7 @@ class ResBlock(nn.Module):
 
 
 class VelocityNet(nn.Module):
-    """v(x, t[, y]): images (B, 1, 28, 28), times (B,) in [0, 1], labels (B,) -> velocities (B, 1, 28, 28)."""
+    """v(x, t[, y]): images (B, C, 28, 28), times (B,) in [0, 1], labels (B,) -> velocities (B, C, 28, 28)."""
 
     code_freq: torch.Tensor  # (K,) how often each code occurs in the training images
 
@@ -87,7 +95,8 @@ class VelocityNet(nn.Module):
         self.t_mlp = nn.Sequential(nn.Linear(e, e), nn.SiLU(), nn.Linear(e, e))
         self.label = nn.Embedding(cfg.classes + 1, e) if cfg.classes else None  # the last row: "no code"
         self.register_buffer("code_freq", torch.full((max(cfg.classes, 1),), 1.0 / max(cfg.classes, 1)))  # (K,)
-        self.conv_in = nn.Conv2d(cfg.patch**2, c[0], 3, padding=1)
+        pixels = cfg.image_channels * cfg.patch**2  # the values of one (patch of a) pixel, all channels
+        self.conv_in = nn.Conv2d(pixels, c[0], 3, padding=1)
         self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
         skips, prev = [c[0]], c[0]
         for i, ch in enumerate(c):
@@ -106,7 +115,7 @@ class VelocityNet(nn.Module):
                 prev = ch
             if i > 0:
                 self.upsample.append(nn.Conv2d(ch, ch, 3, padding=1))
-        self.norm_out, self.conv_out = nn.GroupNorm(g, prev), nn.Conv2d(prev, cfg.patch**2, 3, padding=1)
+        self.norm_out, self.conv_out = nn.GroupNorm(g, prev), nn.Conv2d(prev, pixels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)  # starts as the zero field
         nn.init.zeros_(self.conv_out.bias)  # type: ignore[arg-type]  # a Conv2d built with a bias has one
 
@@ -139,8 +148,8 @@ class VelocityNet(nn.Module):
                 h = self.upsample[n_levels - 1 - i](
                     F.interpolate(h, scale_factor=2.0, mode="nearest")
                 )  # (B, c, 2H, 2W)
-        v = self.conv_out(F.silu(self.norm_out(h)))  # (B, p * p, 28 / p, 28 / p)
-        return F.pixel_shuffle(v, p) if p > 1 else v  # (B, 1, 28, 28)
+        v = self.conv_out(F.silu(self.norm_out(h)))  # (B, C p p, 28 / p, 28 / p)
+        return F.pixel_shuffle(v, p) if p > 1 else v  # (B, C, 28, 28)
 
 
 def count_params(module: nn.Module) -> int:

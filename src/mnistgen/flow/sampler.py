@@ -42,10 +42,9 @@ class Draw:
         """The run's sampling config with the given changes, checked against the model (one-line errors)."""
         s: FlowSampleConfig = cfg.sample
         classes = cfg.model.classes
-        if label is not None and not classes:
-            raise MnistgenError(
-                "this flow run is not class-conditional: it takes no --label (train one with --conditional on)"
-            )
+        if label is not None and (not classes or cfg.model.code != "labels"):
+            what = "conditioned on k-means clusters, not on labels" if classes else "not class-conditional"
+            raise MnistgenError(f"this flow run is {what}: it takes no --label (train one with --conditional on)")
         if label is not None and not 0 <= label < classes:
             raise MnistgenError(f"--label must lie in 0..{classes - 1}, got {label}")
         if guidance is not None and (guidance < 0 or not classes):
@@ -63,7 +62,7 @@ def field_of(net: VelocityNet, labels: torch.Tensor | None, guidance: float) -> 
         if labels is None or guidance == 1.0:
             return net(x, tb, labels)
         both = net(torch.cat([x, x]), torch.cat([tb, tb]), torch.cat([labels, torch.full_like(labels, null)]))
-        cond, uncond = both.chunk(2)  # (B, 1, 28, 28) each
+        cond, uncond = both.chunk(2)  # (B, C, 28, 28) each
         return uncond + guidance * (cond - uncond)
 
     return field
@@ -99,7 +98,7 @@ def _generate(
     fmt = (
         torch.channels_last if first_conv.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     )
-    x0 = torch.randn(n, 1, 28, 28, generator=gen)  # (n, 1, 28, 28) noise at t = 0
+    x0 = torch.randn(n, net.cfg.image_channels, 28, 28, generator=gen)  # (n, C, 28, 28) noise at t = 0
     labels = None
     if net.cfg.classes and draw.label is not None:
         labels = torch.full((n,), draw.label, device=device)

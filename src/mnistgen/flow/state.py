@@ -33,7 +33,7 @@ class Trainer:
     net: VelocityNet
     ema: VelocityNet | None
     opt: torch.optim.Optimizer
-    data: torch.Tensor  # (N, 1, 28, 28) training images in [-1, 1]
+    data: torch.Tensor  # (N, C, 28, 28) training images in [-1, 1]
     labels: torch.Tensor  # (N,) their codes: classes, or k-means clusters (used only by conditional runs)
     hist: dict[str, Any]
     info: dict[str, Any]

@@ -15,7 +15,9 @@ from mnistgen.flow.model import VelocityNet
 from mnistgen.flow.sweep import NfeRow, SweepReference, comparison_words, nfe_rows, plot_nfe
 from mnistgen.flow.training import train
 from mnistgen.metrics import evaluate_images
+from mnistgen.stacked import NAME as STACKED
 from mnistgen.stagekit import EVALUATOR, Block, Context, ModelResult, Recipe, Scores, Section, Stage, StageResult, Table
+from mnistgen.stagekit.modes import ModesRecipe, modes_result, reaches_all
 
 SECTION = Section("flow", "Flow matching", 30)
 
@@ -70,7 +72,8 @@ def flow_stage(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
     )
     others = representatives(deps)
     refs = references(ctx, others, recipe.nfe_n)
-    blocks = _blocks(ctx, trained, scores, rows, {k: m.scores for k, m in others.items()}, refs, draw_seconds, recipe)
+    their = {k: m.scores for k, m in others.items() if isinstance(m.scores, Scores)}
+    blocks = _blocks(ctx, trained, scores, rows, their, refs, draw_seconds, recipe)
     label = f"Flow matching ({recipe.preset})"
     model = ModelResult(KIND, label, None, scores, ctx.rel(trained.run_dir), recipe.preset, trained.work)
     return StageResult(tuple(blocks), model, note=f"{scores.n:,} samples drawn in {draw_seconds:.1f} s")
@@ -140,7 +143,7 @@ _QUICK = {
     "model.emb": 16,
     "train.checkpoint_every": 2,
 }
-STAGES = (
+STAGES: tuple[Stage, ...] = (
     Stage(
         "flow",
         "flow matching (a small U-Net, rectified flow), quality against the number of function evaluations",
@@ -151,5 +154,28 @@ STAGES = (
         after_models=True,
         recipes={"full": FlowRecipe("fast"), "quick": FlowRecipe("fast", _QUICK, nfe_n=50)},
         share=2.5,
+    ),
+)
+
+
+def stacked_stage(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
+    """Train the flow preset on the stacked digits and score the modes its samples reach."""
+    preset = ctx.recipe.preset
+    trained = ctx.train(train, ctx.configure(configure(preset)), ctx.stage.name, preset, probe=ctx.probe())
+    return modes_result(ctx, trained, KIND, f"Flow matching ({preset})")
+
+
+STAGES += (
+    Stage(
+        "flow-stacked",
+        "flow matching (fast) on Stacked MNIST: modes reached of 1,000",
+        SECTION,
+        stacked_stage,
+        kind=KIND,
+        needs=(EVALUATOR,),
+        recipes={"full": ModesRecipe("fast"), "quick": ModesRecipe("fast", _QUICK, n=200)},
+        claims=(reaches_all("flow-stacked", "flow-matching model"),),
+        datasets=(STACKED,),
+        share=2.0,
     ),
 )

@@ -40,7 +40,10 @@ class GANFamily:
     generates = True
     presets = PRESETS
     default_preset = "fast"
-    options = (Option("--loss", "loss", "bce (default), wgan (weight clipping) or wgan-gp", choices=LOSSES),)
+    options = (
+        Option("--loss", "loss", "bce (default), wgan (weight clipping) or wgan-gp", choices=LOSSES),
+        Option("--pack", "pack", "the discriminator judges this many samples at once (PacGAN; default 1)", int),
+    )
     sampling: tuple[Option, ...] = ()
     stages = STAGES
     substudies = SUBSTUDIES

@@ -60,7 +60,7 @@ def recalibrate_bn(g: Generator, device: torch.device | str, n: int = BN_LATENTS
     was, gen = g.training, torch.Generator().manual_seed(BN_SEED)
     g.train()
     for i in range(0, n, batch):
-        g(g.sample_latent(min(batch, n - i), gen, device))  # (B, 1, 28, 28), only the statistics are kept
+        g(g.sample_latent(min(batch, n - i), gen, device))  # (B, C, 28, 28), only the statistics are kept
     for m, momentum in zip(layers, momenta):
         m.momentum = momentum
     g.train(was)

@@ -182,6 +182,14 @@ PRESETS: dict[str, GANRunConfig] = {
     # weight average with copied BatchNorm statistics: with fast's longer one the 1-D rung drew better than the 2-D one
     # for seed 1 (IS 4.30 vs 4.16), and a rung of the ladder should show its capacity, not its averaging.
     "small": GANRunConfig(model=SMALL_MODEL, train=dataclasses.replace(FAST_TRAIN, steps=500)),
+    # A plain DCGAN -- the row PacGAN's table calls "DCGAN" (Radford et al. 2016): the fast layout's BatchNorm networks
+    # without a cluster code or a weight average, trained with the DCGAN recipe (Adam 2e-4, beta1 0.5, batch 64).
+    # With model.pack 2 its discriminator judges two samples at once (PacDCGAN2). The mode-collapse benchmark's
+    # baseline (mnistgen modes); on MNIST it trains as well.
+    "dcgan": GANRunConfig(
+        model=dataclasses.replace(FAST_MODEL, categories=0, code="info"),
+        train=GANTrainConfig(batch_size=64, steps=1500, probe_every=250, probe_n=5000, checkpoint_every=500),
+    ),
     # For the tests: the fast layout at a few channels, 6 steps of 32 of the first 256 training images.
     "tiny": GANRunConfig(
         data=DataConfig(val_size=0, limit=256),
@@ -200,9 +208,12 @@ LOSS_TUNING: dict[tuple[str, str], list[str]] = {
 }
 
 
-def configure(preset: str, loss: str | None = None) -> GANRunConfig:
-    """The named preset trained with ``loss`` (default: the preset's), with that pair's tuning."""
+def configure(preset: str, loss: str | None = None, pack: int | None = None) -> GANRunConfig:
+    """The named preset trained with ``loss`` (default: the preset's), with that pair's tuning; with ``pack`` m its
+    discriminator judges m samples at once (PacGAN; 1 = one)."""
     cfg = pick_preset(PRESETS, preset, "gan")
+    if pack is not None:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, pack=pack))
     loss = losses.check_loss(loss or cfg.train.loss)
     if loss != cfg.train.loss:
         untuned = dataclasses.replace(

@@ -6,17 +6,19 @@ Two layouts, both built from :class:`GANModelConfig`:
 
     z (B, z_dim) -> dense (B, c0*49) -> act -> reshape (B, c0, 7, 7)
       -> ConvT 4x4 s2 (B, c1, 14, 14) -> act -> ConvT 4x4 s2 (B, c2, 28, 28) -> act
-      -> conv k x k (B, 1, 28, 28) -> sigmoid | tanh
+      -> conv k x k (B, C, 28, 28) -> sigmoid | tanh     (C: the dataset's channels, 1 for MNIST)
 
 * generator, ``len(g_channels) == 2`` (the cheap ``fast``/``small`` layout)::
 
     z -> dense (B, c0*49) -> [BN] act -> (B, c0, 7, 7) -> ConvT 4x4 s2 (B, c1, 14, 14) -> [BN] act
-      -> ConvT 4x4 s2 (B, 1, 28, 28) -> sigmoid | tanh
+      -> ConvT 4x4 s2 (B, C, 28, 28) -> sigmoid | tanh
 
 * generator, ``len(g_channels) == 1``: an MLP, z -> dense (B, c0) -> act -> dense (B, 784) -> sigmoid | tanh
 
 * discriminator: one stride-2 conv per entry of ``d_channels`` (28 -> 14 -> 7), LeakyReLU(0.2),
-  optional dropout, flatten, dense -> 1 logit.
+  optional dropout, flatten, dense -> 1 logit. With ``pack`` m > 1 (PacGAN, Lin et al. 2018) it judges m samples at
+  once, stacked along channels: real packs hold m real images, fake packs m generated ones, so a generator that
+  repeats itself is easier to tell apart.
 
 Optional categorical latent code (``categories = K > 0``, InfoGAN, Chen et al. 2016): the generator's
 input is ``[z, onehot(c)]`` with ``c ~ U{0..K-1}``, and the discriminator has a second dense head
@@ -63,6 +65,8 @@ class GANModelConfig:
     code: str = "info"  # info: a free code recovered by Q (InfoGAN) | clusters: k-means clusters, projection D
     # torch (PyTorch's defaults) | keras (glorot-uniform kernels, zero biases: the original study's)
     init: str = "torch"
+    image_channels: int = 1  # channels of an image: the dataset's (3 for stacked-mnist), set when a run starts
+    pack: int = 1  # the discriminator judges this many samples at once, stacked along channels (PacGAN; 1 = one)
 
     def __post_init__(self) -> None:
         if self.d_norm not in (*NORMS, "layer"):
@@ -88,6 +92,18 @@ class GANModelConfig:
         if not 0.0 <= self.d_dropout < 1.0:
             raise MnistgenError("model.d_dropout must lie in [0, 1)")
         check_init(self.init)
+        if self.image_channels < 1 or self.pack < 1:
+            raise MnistgenError("model.image_channels and model.pack must be >= 1")
+        if self.image_channels > 1 and (len(self.g_channels) == 1 or self.init == "keras"):
+            raise MnistgenError(
+                f"the original's networks (the seed DCGAN, the MLP generator) take one-channel images, not "
+                f"{self.image_channels}: train the fast layout (presets fast, dcgan, small) on a stacked dataset"
+            )
+        if self.pack > 1 and self.categories:
+            raise MnistgenError(
+                "model.pack > 1 needs a discriminator without a code (model.categories 0): a pack of samples has no "
+                "one cluster or code"
+            )
 
 
 def _act(kind: str) -> nn.Module:
@@ -99,7 +115,7 @@ def _norm2d(kind: str, ch: int) -> list[nn.Module]:
 
 
 class Generator(nn.Module):
-    """latent (B, z_dim + categories) -> images (B, 1, 28, 28) in [0, 1] (sigmoid) or [-1, 1] (tanh)."""
+    """latent (B, z_dim + categories) -> images (B, C, 28, 28) in [0, 1] (sigmoid) or [-1, 1] (tanh)."""
 
     code_freq: torch.Tensor  # (K,) how often each cluster occurs in the training data (cluster codes only)
 
@@ -131,10 +147,10 @@ class Generator(nn.Module):
                 nn.ConvTranspose2d(c[1], c[2], 4, 2, 1, bias=bias),  # (B, c2, 28, 28)
                 *_norm2d(cfg.g_norm, c[2]),
                 _act(cfg.g_act),
-                nn.Conv2d(c[2], 1, cfg.g_head_kernel, 1, cfg.g_head_kernel // 2),  # (B, 1, 28, 28)
+                nn.Conv2d(c[2], cfg.image_channels, cfg.g_head_kernel, 1, cfg.g_head_kernel // 2),  # (B, C, 28, 28)
             ]
         else:
-            layers += [nn.ConvTranspose2d(c[1], 1, 4, 2, 1)]  # (B, 1, 28, 28)
+            layers += [nn.ConvTranspose2d(c[1], cfg.image_channels, 4, 2, 1)]  # (B, C, 28, 28)
         layers.append(nn.Sigmoid() if cfg.output == "sigmoid" else nn.Tanh())
         self.body = nn.Sequential(*layers)
 
@@ -142,7 +158,7 @@ class Generator(nn.Module):
         h = self.dense_post(self.dense(z))  # (B, c0*49) or, MLP, (B, c0)
         if self.mlp:
             return self.body(h).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
-        return self.body(h.view(-1, self.c0, 7, 7))  # (B, 1, 28, 28)
+        return self.body(h.view(-1, self.c0, 7, 7))  # (B, C, 28, 28)
 
     def sample_latent(
         self,
@@ -172,7 +188,8 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """images (B, 1, 28, 28) [and, for cluster codes, their codes (B,)] -> logits (B,)."""
+    """images (B, C, 28, 28) [and, for cluster codes, their codes (B,)] -> logits (B,); with ``pack`` m > 1 it judges
+    each m consecutive images as one sample, stacked along channels (B / m, m C, 28, 28) -> logits (B / m,)."""
 
     def __init__(self, cfg: GANModelConfig) -> None:
         super().__init__()
@@ -187,8 +204,9 @@ class Discriminator(nn.Module):
                 return [nn.BatchNorm2d(c[1])]
             return [nn.GroupNorm(1, c[1])] if cfg.d_norm == "layer" else []
 
+        self.pack, self.channels = cfg.pack, cfg.image_channels * cfg.pack
         self.features = nn.Sequential(
-            nn.Conv2d(1, c[0], k, 2, pad),  # (B, c0, 14, 14)
+            nn.Conv2d(self.channels, c[0], k, 2, pad),  # (B, c0, 14, 14)
             nn.LeakyReLU(0.2),
             *dropouts(),
             nn.Conv2d(c[0], c[1], k, 2, pad),  # (B, c1, 7, 7)
@@ -212,14 +230,22 @@ class Discriminator(nn.Module):
             out = out + (self.embed(codes) * h).sum(1)  # (B,)
         return out
 
+    def packed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, 28, 28) -> (B / m, m C, 28, 28): each m consecutive images one sample (itself for m = 1)."""
+        if self.pack == 1:
+            return x
+        if len(x) % self.pack:
+            raise MnistgenError(f"a batch of {len(x)} images does not split into packs of {self.pack}")
+        return x.reshape(len(x) // self.pack, self.channels, *x.shape[2:])
+
     def forward(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
-        return self._logits(self.features(x), codes)  # (B,)
+        return self._logits(self.features(self.packed(x)), codes)  # (B,)
 
     def forward_with_code(
         self, x: torch.Tensor, codes: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Real/fake logits (B,) and, with an InfoGAN code, the code logits Q(c | x) (B, K)."""
-        h = self.features(x)  # (B, c1*49)
+        h = self.features(self.packed(x))  # (B, c1*49)
         return self._logits(h, codes), (self.q_head(h) if self.q_head is not None else None)
 
 

@@ -62,7 +62,7 @@ def sampler_of(g: Generator, cfg: GANModelConfig, device: torch.device | str = "
     @torch.no_grad()
     def sample(n: int, gen: torch.Generator) -> torch.Tensor:
         z = g.sample_latent(n, gen, device)
-        return to_unit_images(g(z), cfg).cpu()  # (n, 1, 28, 28) in [0, 1]
+        return to_unit_images(g(z), cfg).cpu()  # (n, C, 28, 28) in [0, 1]
 
     return sample
 

@@ -37,7 +37,7 @@ class Trainer:
     ema: Generator | None
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
-    data: torch.Tensor  # (N, 1, 28, 28) training images in the generator's output range
+    data: torch.Tensor  # (N, C, 28, 28) training images in the generator's output range
     clusters: torch.Tensor | None  # (N,) k-means cluster of every training image (cluster codes only)
     hist: dict[str, Any]
     info: dict[str, Any]
@@ -99,6 +99,8 @@ def build_trainer(
     """Networks, optimisers, EMA and history; restored from the checkpoint ``saved`` (but the global RNG, which
     train() restores last) on resume."""
     t, hyper_values = cfg.train, hyper(cfg.train)
+    if t.batch_size % cfg.model.pack:
+        raise MnistgenError(f"train.batch_size {t.batch_size} must be a multiple of model.pack {cfg.model.pack}")
     data = (unit_to_pm1(splits.train) if cfg.model.output == "tanh" else splits.train).to(device)
     g, d = build(cfg.model)
     g, d = placed(g, device, memory_format(t)), placed(d, device, memory_format(t))

@@ -67,6 +67,13 @@ def score_images(
             "draw more samples or lower the KID subset size"
         )
     probs, feats = evaluator.probs_and_features(images)
+    return scores_of(probs, feats, evaluator, seed, kid_subset_size)
+
+
+def scores_of(
+    probs: torch.Tensor, feats: torch.Tensor, evaluator: Evaluator, seed: int = 0, kid_subset_size: int = 1000
+) -> dict[str, Any]:
+    """Every metric of images whose class probabilities (N, K) and features (N, F) the evaluator gave."""
     ref = evaluator.reference
     scores = prob_scores(probs, seed=seed)
     kid_mean, kid_std = kernel_inception_distance(ref.features, feats, subset_size=kid_subset_size, seed=seed)
@@ -75,7 +82,7 @@ def score_images(
     out = {
         "is_mean": scores["is"],
         "is_std": scores["is_std"],
-        "n": len(images),
+        "n": len(probs),
         "fid": frechet_distance(ref.mu, ref.sigma, *gaussian_stats(feats)),
         "kid_mean": kid_mean,
         "kid_std": kid_std,

@@ -26,8 +26,9 @@ import torch
 
 from mnistgen.checkpoint import load_module_state
 from mnistgen.classifier import Classifier, ClassifierRunConfig, load_classifier, load_config
-from mnistgen.config import from_dict, to_dict
+from mnistgen.config import DATASETS, from_dict, to_dict
 from mnistgen.data import Dataset, load_dataset, train_val_split
+from mnistgen.datasets import describe
 from mnistgen.errors import MnistgenError
 from mnistgen.images import to_unit
 from mnistgen.rundir import atomic_write, read_json, write_json
@@ -194,8 +195,9 @@ def load_evaluator(
     """The shipped evaluator of ``dataset`` (or the one at ``path``); never trains anything. Loading leaves the global
     RNG as it was (building the network draws initial weights that its state dict then replaces), so a run trains
     on the same noise whether its evaluator was loaded before it or, as in a resumed study, at its first probe."""
+    scored_by = describe(dataset).scored_by if dataset in DATASETS else dataset  # stacked digits: each channel's
     with torch.random.fork_rng(devices=[]):
-        return _load(dataset, path, device, data_dir, download_missing)
+        return _load(scored_by, path, device, data_dir, download_missing)
 
 
 def _load(

@@ -15,8 +15,16 @@ from mnistgen.config import replace_values
 from mnistgen.datasets import DatasetInfo, describe
 from mnistgen.errors import MnistgenError
 from mnistgen.family import TrainedRun
-from mnistgen.metrics import Evaluator, evaluate_images, inception_score_of, load_evaluator, quick_scores
-from mnistgen.stagekit.results import Figure, Scores
+from mnistgen.metrics import (
+    Evaluator,
+    evaluate_images,
+    inception_score_of,
+    load_evaluator,
+    mode_scores,
+    quick_scores,
+    stacked_quick_scores,
+)
+from mnistgen.stagekit.results import Figure, ModeScores, Scores
 from mnistgen.stagekit.stage import R, Recipe, Stage
 
 _EVALUATORS: dict[tuple[str, str], Evaluator] = {}  # per process: (dataset, device) -> the shipped evaluator
@@ -127,15 +135,26 @@ class Context:
         return _EVALUATORS[key]
 
     def probe(self) -> Callable[[Any], dict]:
-        """The cheap periodic quality probe of training, with the study's evaluator."""
+        """The cheap periodic quality probe of training (IS, modes, class-KL), with the study's evaluator; on stacked
+        digits the channels' mean IS, the modes of 1,000 and the KL from uniform."""
         ev = self.evaluator()
+        if self.info.stacked:
+            return lambda images: stacked_quick_scores(images, ev)
         return lambda images: quick_scores(images, ev)
 
     def score(self, run: TrainedRun[Any]) -> Scores:
         """Sample ``profile.n`` images from a trained run and score them (IS also at the original's n = 500)."""
         return self.score_images(run.sample(self.profile.n, seed=self.seed), self.evaluator())
 
+    def score_modes(self, run: TrainedRun[Any], n: int) -> ModeScores:
+        """Sample ``n`` images of stacked digits from a trained run and score their modes and channels."""
+        images = run.sample(n, seed=self.seed)
+        kid = min(self.profile.kid_subset, n)
+        return ModeScores.of(mode_scores(images, self.evaluator(), seed=self.seed, kid_subset_size=kid))
+
     def score_images(self, images: Any, ev: Evaluator) -> Scores:
+        if self.info.stacked:
+            raise MnistgenError(f"{self.info.title} images are scored by their modes (score_modes), not as one image")
         scores = evaluate_images(images, ev, seed=self.seed, kid_subset_size=self.profile.kid_subset)
         mean, std = inception_score_of(images, ev, n=500, seed=self.seed)
         return Scores.of(scores | {"is_500_mean": mean, "is_500_std": std, "n_500": min(500, len(images))})

@@ -36,7 +36,7 @@ def result_type(cls: T) -> T:
 class Figure:
     path: str  # relative to the study directory
     caption: str
-    shows: str = ""  # the phenomenon it illustrates (a class name), whose tally over seeds the report adds
+    shows: str = ""  # what it illustrates: a phenomenon's class name or claim keys; the report adds their tallies
 
 
 @result_type
@@ -110,13 +110,44 @@ class Scores:
 
 @result_type
 @dataclass(frozen=True)
+class ModeScores:
+    """Scores of samples of stacked digits (mnistgen.metrics.mode_scores): the modes they reach of 1,000, the KL of
+    their histogram from uniform, the share each channel's classifier is unsure of, and each channel's fidelity as an
+    image of its own (with the mean over the channels)."""
+
+    n: int
+    modes: int
+    kl: float
+    is_mean: float
+    fid: float
+    precision: float
+    recall: float
+    channel_is_mean: tuple[float, ...]
+    channel_fid: tuple[float, ...]
+    channel_precision: tuple[float, ...]
+    channel_recall: tuple[float, ...]
+    channel_unsure: tuple[float, ...]
+    mode_counts: tuple[int, ...]
+
+    SPREAD: ClassVar[tuple[str, ...]] = ("modes", "kl", "is_mean", "fid", "precision", "recall")
+
+    @classmethod
+    def of(cls, metrics: Mapping[str, Any]) -> ModeScores:
+        return cls(**{f.name: metrics[f.name] for f in dataclasses.fields(cls)})
+
+    def values(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@result_type
+@dataclass(frozen=True)
 class ModelResult:
     """A scored model: its row of the comparison table and what it was trained with."""
 
     kind: str  # the family's name, or "real"
     label: str  # its row label, e.g. "VAE (conv)"
     original: str | None  # the original study's row it stands beside ("real", "vae", "gan"), if any
-    scores: Scores
+    scores: Scores | ModeScores
     run_dir: str | None = None  # relative to the study directory
     preset: str | None = None
     work: Work | None = None

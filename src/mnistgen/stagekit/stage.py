@@ -89,7 +89,8 @@ class Stage:
 @dataclass(frozen=True)
 class Claim:
     """A phenomenon of the original study as a yes/no question to each seed's results: ``holds`` and ``outcome``
-    (what the seed showed, in words) read a phenomenon of class ``kind`` that ``select`` accepts."""
+    (what the seed showed, in words) read a phenomenon of class ``kind`` that ``select`` accepts; ``measures`` names
+    the numbers behind it, which the report gives as a mean with its 95 % interval over the seeds."""
 
     key: str
     kind: type[Phenomenon]
@@ -97,6 +98,7 @@ class Claim:
     holds: Callable[[Any], bool]
     outcome: Callable[[Any, DatasetInfo], str]
     select: Callable[[Any], bool] = lambda p: True
+    measures: Callable[[Any], Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True)

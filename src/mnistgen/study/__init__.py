@@ -9,6 +9,8 @@ resume rule), ``aggregate`` (spreads over seeds, phenomena as k of n), ``content
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sys
 import time
@@ -26,6 +28,7 @@ from mnistgen.study.cluster import Cluster, connect, execute, preflight
 from mnistgen.study.content import stage_seconds
 from mnistgen.study.profiles import FULL, PAPER, PROFILES, QUICK
 from mnistgen.study.report import write_report
+from mnistgen.study.stages import OWN_SUBSTUDIES
 from mnistgen.study.state import (
     STATE,
     Request,
@@ -37,6 +40,7 @@ from mnistgen.study.state import (
     save_state,
     seed_words,
 )
+from mnistgen.study.units import write_failure
 
 
 def log(message: str) -> None:
@@ -92,7 +96,8 @@ def run_study(
     ``minutes`` (0 = none) caps the training time; the work is otherwise fixed by the profile. ``only`` runs just the
     named stages (a sub-study, e.g. the loss comparison). Nothing is written before the request is checked, the data
     found and the cluster reached."""
-    out, request, cluster = Path(out), request or Request(), cluster or Cluster()
+    out, request, cluster = Path(out).expanduser().resolve(), request or Request(), cluster or Cluster()
+    data_dir = _absolute(data_dir or os.environ.get("MNISTGEN_DATA_DIR"))  # as every worker must see it
     _check(request, minutes)
     state, replace = open_study(out, request, resume=resume, overwrite=overwrite)
     dev = resolve_device(device)
@@ -104,23 +109,37 @@ def run_study(
     setup = Setup(
         out, profile, state.dataset, data_dir, download_missing, dev.type, state.threads, caps(stages, minutes)
     )
-    with connect(cluster, state.threads, state.kernels, log) as client:
-        _prepare(client, out, replace, state)
-        todo = plan(state, stages)
-        log(
-            f"mnistgen study -> {out} ({state.profile} profile, {state.dataset} from {ds.source}, seeds "
-            f"{seed_words(state.seeds)}, {len(todo)} units to run, {state.threads} threads each, {state.kernels} "
-            "kernels)"
-        )
-        started = time.monotonic()
-        done = {(r.stage, r.seed): r for r in state.units.values() if r.done}
-        try:
-            execute(client, setup, {s.name: s for s in stages}, todo, done, lambda rec: _record(out, state, rec))
-        finally:
-            state.wall_seconds += time.monotonic() - started  # summed over resumes
-            save_state(out, state)
-    write_report(out, state, stages)
+    try:
+        with connect(cluster, state.threads, state.kernels, log) as client:
+            _prepare(client, out, replace, state)
+            _execute(client, out, state, setup, stages, ds.source)
+        write_report(out, state, stages)
+    except OSError as exc:  # the study folder will not take a file (a full disk, a permission): one line
+        raise MnistgenError(
+            f"{write_failure(exc, out)}; the study stopped: free the space and continue it with --resume"
+        ) from None
     return state
+
+
+def _execute(client, out: Path, state: StudyState, setup: Setup, stages: Sequence[Stage], source: str) -> None:
+    """Run the units not done yet, recording each as it finishes; the state is saved whatever stops them."""
+    todo = plan(state, stages)
+    log(
+        f"mnistgen study -> {out} ({state.profile} profile, {state.dataset} from {source}, seeds "
+        f"{seed_words(state.seeds)}, {len(todo)} units to run, {state.threads} threads each, {state.kernels} kernels)"
+    )
+    started = time.monotonic()
+    done = {(r.stage, r.seed): r for r in state.units.values() if r.done}
+    try:
+        execute(client, setup, {s.name: s for s in stages}, todo, done, lambda rec: _record(out, state, rec))
+    finally:
+        state.wall_seconds += time.monotonic() - started  # summed over resumes
+        with contextlib.suppress(OSError):  # a disk that failed a unit may fail this too: the last saved state holds
+            save_state(out, state)
+
+
+def _absolute(folder: str | None) -> str | None:
+    return str(Path(folder).expanduser().resolve()) if folder else None
 
 
 def _check(request: Request, minutes: float) -> None:
@@ -172,6 +191,7 @@ def stage_table(state: StudyState) -> str:
 
 __all__ = [
     "FULL",
+    "OWN_SUBSTUDIES",
     "PAPER",
     "PROFILES",
     "QUICK",

@@ -156,11 +156,17 @@ def execute(
             stage, seed = pending[future]
             try:
                 rec = future.result()
-            except Exception as exc:
+            except Exception as exc:  # Dask retried it on other workers (allowed-failures) before giving up
                 rec = UnitRecord(stage, seed, "failed", error=f"the worker running it was lost ({exc})")
             record(rec)
             bar.update(1)
             bar.set_postfix_str(f"{stage} seed {seed}: {rec.status}")
+            if rec.fatal:
+                client.cancel(list(pending), force=True)
+                raise MnistgenError(
+                    f"{rec.error} (unit {stage}, seed {seed}); the study stopped: free the space and "
+                    "continue it with --resume"
+                )
     except KeyboardInterrupt:
         client.cancel(list(pending), force=True)
         raise

@@ -6,28 +6,13 @@ scores. Nothing here names a stage, a family or a figure file."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from mnistgen.datasets import DatasetInfo, describe
-from mnistgen.stagekit import Block, Figure, Heading, ModelResult, Section, Stage, Table, Text
-from mnistgen.study.aggregate import Tally, claims, models, score_spreads, shown_by, tallies, tally_sentence
+from mnistgen.stagekit import Block, Figure, Heading, Section, Stage, Table, Text
+from mnistgen.study.aggregate import Tally, claims, shown_by, tallies, tally_sentence
 from mnistgen.study.stages import COMPARISON, sections
 from mnistgen.study.state import StudyState, UnitRecord, seed_words
-
-HEADERS = (
-    "samples",
-    "IS, n = 500",
-    "IS, n = N",
-    "N",
-    "FID",
-    "KID ×10³",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "modes ≥ 1 %",
-    "class-KL",
-)
+from mnistgen.study.tables import appendix, comparison
 
 
 def stage_seconds(state: StudyState) -> float:
@@ -49,110 +34,45 @@ def _header(state: StudyState, records: Sequence[UnitRecord], info: DatasetInfo)
             f"wall time on {env.get('cpu', '?')} (flags: {env.get('cpu_flags', '?')}; device {env.get('device', '?')}, "
             "fp32)."
         ),
-        Text(
-            f"Every model is scored on N = {state.n:,} samples by {ev}: its softmax gives the Inception Score "
-            "(maximum 10; the images in a seeded random order before the 10 splits) and the class coverage, its "
-            "feature layer FID, KID, precision/recall (k = 3) and density/coverage (k = 5) against the test split. KID "
-            "is unbiased, so a value slightly below 0 means no detectable difference. The original study is described "
-            "in `docs/original-study.md` of the mnistgen repository."
-        ),
+        _scoring(state, ev, info),
     ]
 
 
-def _cell(m: ModelResult) -> list[Any]:
-    s = m.scores
-    return [
-        f"{s.is_500_mean:.2f} ± {s.is_500_std:.2f}",
-        f"{s.is_mean:.2f} ± {s.is_std:.2f}",
-        s.n,
-        s.fid,
-        f"{1e3 * s.kid_mean:.2f} ± {1e3 * s.kid_std:.2f}",
-        s.precision,
-        s.recall,
-        s.density,
-        s.coverage,
-        s.modes,
-        s.class_kl,
-    ]
-
-
-def _spread_cells(per_seed: dict[int, ModelResult]) -> list[Any]:
-    sp = score_spreads(per_seed)
-    first = next(iter(per_seed.values())).scores
-    kid = sp["kid_mean"]
-    kid_words = f"{1e3 * kid.mean:.2f}" + (f" ± {1e3 * kid.ci95:.2f}" if kid.ci95 is not None else "")
-    return [
-        sp["is_500_mean"].words(),
-        sp["is_mean"].words(),
-        first.n,
-        sp["fid"].words(),
-        kid_words,
-        *(sp[k].words(3) for k in ("precision", "recall", "density", "coverage")),
-        sp["modes"].words(1),
-        sp["class_kl"].words(3),
-    ]
-
-
-def _comparison(state: StudyState, records: Sequence[UnitRecord], info: DatasetInfo) -> list[Block]:
-    by_model, original = models(records), info.original
-    rows = []
-    for per_seed in by_model.values():
-        m = next(iter(per_seed.values()))
-        cells = _cell(m) if len(state.seeds) == 1 else _spread_cells(per_seed)
-        orig = (original or {}).get(m.original or "")
-        extra = [f"{orig['is_mean']:.2f} ± {orig['is_std']:.2f} ({orig['n']:,})" if orig else ""] if original else []
-        rows.append((m.label, *extra, *cells))
-    headers = HEADERS[:1] + (("original IS (n)",) if original else ()) + HEADERS[1:]
-    note = (
-        "The original study's Inception Score (mean ± std over 10 splits, on MNIST) beside ours. "
-        if original
-        else "The original study measured MNIST only, so no original figures stand beside these. "
-    )
-    if len(state.seeds) > 1:
-        how = (
-            f"Each score is the mean over {len(state.seeds)} training seeds ± the half-width of its 95 % confidence "
-            "interval (Student's t); the per-seed values are in the appendix. "
+def _scoring(state: StudyState, ev: str, info: DatasetInfo) -> Text:
+    """How every model is scored."""
+    if info.stacked:
+        return Text(
+            f"Every model's samples (N in the table) are {info.items}: each channel is classified by {ev}, and the "
+            "three digits name one of 1,000 modes. Its feature layer gives each channel's FID and precision/recall "
+            "against the test digits. The original study measured MNIST only; the mode-collapse benchmark is "
+            "Srivastava et al. 2017 (VEEGAN) and Lin et al. 2018 (PacGAN)."
         )
-    else:
-        how = "One training seed: no interval over seeds (IS and KID carry their spread over splits and subsets). "
-    text = (
-        "IS falls with fewer samples per split, so it is given at the original's n = 500 and at N. Lower FID, KID "
-        "and class-KL are better; precision and density measure fidelity, recall and coverage diversity."
+    return Text(
+        f"Every model is scored on N = {state.n:,} samples by {ev}: its softmax gives the Inception Score "
+        "(maximum 10; the images in a seeded random order before the 10 splits) and the class coverage, its "
+        "feature layer FID, KID, precision/recall (k = 3) and density/coverage (k = 5) against the test split. KID "
+        "is unbiased, so a value slightly below 0 means no detectable difference. The original study is described "
+        "in `docs/original-study.md` of the mnistgen repository."
     )
-    blocks: list[Block] = [Text(note + how + text), Table(headers, tuple(rows))]
-    return blocks + _histograms(by_model, info)
 
 
-def _histograms(by_model: dict[str, dict[int, ModelResult]], info: DatasetInfo) -> list[Block]:
-    rows = []
-    for per_seed in by_model.values():
-        hists = [m.scores.class_histogram for m in per_seed.values()]
-        mean = [sum(h[k] for h in hists) / len(hists) for k in range(len(hists[0]))]
-        rows.append((next(iter(per_seed.values())).label, *(f"{100 * h:.1f}" for h in mean)))
-    if not rows:
-        return []
-    return [
-        Text(
-            "Where the samples land: the share (%) of each model's samples that the classifier assigns to each "
-            "class (averaged over the seeds)."
-        ),
-        Table(("samples", *info.classes), tuple(rows)),
-    ]
-
-
-def _phenomena(state: StudyState, found: list[Tally]) -> list[Block]:
+def _phenomena(state: StudyState, found: list[Tally], info: DatasetInfo) -> list[Block]:
     if not found:
         return []
+    what = "question of the mode-collapse benchmark" if info.stacked else "phenomenon of the original study"
     seeds = list(state.seeds)
-    rows = tuple((t.title, t.words(), *(t.per_seed[s][1] if s in t.per_seed else "–" for s in seeds)) for t in found)
+    rows = tuple(
+        (t.title, t.words(), t.measure_words() or "–", *(t.per_seed[s][1] if s in t.per_seed else "–" for s in seeds))
+        for t in found
+    )
     intro = (
-        "Each phenomenon of the original study, asked of every training seed: in how many it holds, and what each "
+        f"Each {what}, asked of every training seed: in how many it holds, and what each "
         "seed showed. The figures below come from the first seed; their captions say how many seeds agree."
     )
     return [
         Heading(2, "Phenomena across seeds"),
         Text(intro),
-        Table(("phenomenon", "holds in", *(f"seed {s}" for s in seeds)), rows),
+        Table(("phenomenon", "holds in", "its numbers over the seeds", *(f"seed {s}" for s in seeds)), rows),
     ]
 
 
@@ -181,24 +101,11 @@ def _work_table(records: Sequence[UnitRecord]) -> Table:
         m = r.outcome.model if r.outcome is not None else None
         work = m.work.detail if m is not None and m.work is not None else (r.outcome.note if r.outcome else "")
         cut = m is not None and m.work is not None and m.work.cut_short
-        note = r.error or ("cut short by the --minutes cap" if cut else "")
+        notes = [r.error or ("cut short by the --minutes cap" if cut else "")]
+        notes += [f"started {r.attempts} times (a worker was lost, or the study was interrupted)"] * (r.attempts > 1)
+        note = "; ".join(n for n in notes if n)
         rows.append((r.stage, r.seed, r.status, work, round(r.seconds, 1), note))
     return Table(("stage", "seed", "status", "work done", "wall s", "note"), tuple(rows))
-
-
-def _appendix(state: StudyState, records: Sequence[UnitRecord]) -> list[Block]:
-    if len(state.seeds) < 2:
-        return []
-    keys = ("is_mean", "fid", "precision", "recall", "coverage", "modes")
-    rows = tuple(
-        (m.label, seed, *(getattr(m.scores, k) for k in keys))
-        for per_seed in models(records).values()
-        for seed, m in per_seed.items()
-    )
-    return [
-        Heading(2, "Appendix: scores per seed"),
-        Table(("samples", "seed", "IS, n = N", "FID", "precision", "recall", "coverage", "modes ≥ 1 %"), rows),
-    ]
 
 
 def build_blocks(state: StudyState, records: Sequence[UnitRecord], stages: Sequence[Stage]) -> list[Block]:
@@ -207,8 +114,8 @@ def build_blocks(state: StudyState, records: Sequence[UnitRecord], stages: Seque
     info = describe(state.dataset)
     found = tallies(records, info, claims(stages))
     section_of = {s.name: s.section.key for s in stages}
-    blocks = _header(state, records, info) + [Heading(2, COMPARISON.title)] + _comparison(state, records, info)
-    blocks += _section_blocks(state, records, found, COMPARISON, section_of) + _phenomena(state, found)
+    blocks = _header(state, records, info) + [Heading(2, COMPARISON.title)] + comparison(state, records, info)
+    blocks += _section_blocks(state, records, found, COMPARISON, section_of) + _phenomena(state, found, info)
     for section in sections(stages):
         if section.order <= COMPARISON.order:
             continue
@@ -216,4 +123,4 @@ def build_blocks(state: StudyState, records: Sequence[UnitRecord], stages: Seque
         blocks += [Heading(2, section.title), *shown] if shown else []
     env_rows = tuple((k, v) for k, v in state.environment.items())
     blocks += [Heading(2, "Work, time and environment"), _work_table(records), Table(("what", "value"), env_rows)]
-    return blocks + _appendix(state, records)
+    return blocks + appendix(state, records, info)

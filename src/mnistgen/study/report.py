@@ -65,6 +65,7 @@ def collect_metrics(state: StudyState, records: Sequence[UnitRecord], stages: Se
             "holds": t.k,
             "of": t.n,
             "per_seed": {str(s): {"holds": h, "outcome": w} for s, (h, w) in t.per_seed.items()},
+            "measures": {k: {"mean": m.mean, "ci95": m.ci95, "values": list(m.values)} for k, m in t.measures.items()},
         }
     return out
 

@@ -10,11 +10,27 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from mnistgen import families
+from mnistgen.config import DATASETS
+from mnistgen.data import load_dataset
 from mnistgen.datasets import DatasetInfo, describe
 from mnistgen.errors import MnistgenError
-from mnistgen.metrics import evaluate_real, held_out, inception_score_of
+from mnistgen.metrics import evaluate_real, held_out, inception_score_of, mode_scores
 from mnistgen.plotting import save_rows
-from mnistgen.stagekit import EVALUATOR, Context, EvaluatorInfo, ModelResult, Scores, Section, Stage, StageResult
+from mnistgen.stacked import NAME as STACKED
+from mnistgen.stagekit import (
+    EVALUATOR,
+    Context,
+    EvaluatorInfo,
+    ModelResult,
+    ModeScores,
+    Scores,
+    Section,
+    Stage,
+    StageResult,
+    SubStudy,
+)
+from mnistgen.stagekit.modes import ModesRecipe
+from mnistgen.study.modes import modes_stage
 from mnistgen.study.profiles import PROFILES
 
 SETUP = Section("setup", "Setup", 0)
@@ -27,6 +43,8 @@ def _evaluator(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
 
 
 def _real(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
+    if ctx.info.stacked:
+        return _real_modes(ctx)
     ev, s = ctx.evaluator(), ctx.setup
     n, kid = ctx.profile.n, ctx.profile.kid_subset
     scores = evaluate_real(
@@ -36,6 +54,15 @@ def _real(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
     metrics = scores | {"is_500_mean": mean, "is_500_std": std, "n_500": min(500, scores["n"])}
     label = f"real {ctx.info.title} (held out)"
     return StageResult(model=ModelResult("real", label, "real", Scores.of(metrics)))
+
+
+def _real_modes(ctx: Context) -> StageResult:
+    """Held-out stacked digits (made of the test digits) scored as samples are: the reference row."""
+    s, n = ctx.setup, ctx.recipe_as(ModesRecipe).n
+    images = load_dataset(ctx.dataset, s.data_dir, s.download_missing).test_images[:n]
+    metrics = mode_scores(images, ctx.evaluator(), seed=ctx.seed, kid_subset_size=min(ctx.profile.kid_subset, n))
+    label = f"real {ctx.info.title} (held out)"
+    return StageResult(model=ModelResult("real", label, None, ModeScores.of(metrics)))
 
 
 def _comparison(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
@@ -58,9 +85,24 @@ def _comparison(ctx: Context, deps: Mapping[str, StageResult]) -> StageResult:
     return StageResult((ctx.fig(path, caption),))
 
 
+ALL_DATASETS = tuple(DATASETS)
 OWN_FIRST = (
-    Stage(EVALUATOR, "the dataset's evaluator classifier (shipped with the package)", SETUP, _evaluator),
-    Stage("real", "real-data reference scores", SETUP, _real, needs=(EVALUATOR,)),
+    Stage(
+        EVALUATOR,
+        "the dataset's evaluator classifier (shipped with the package)",
+        SETUP,
+        _evaluator,
+        datasets=ALL_DATASETS,
+    ),
+    Stage(
+        "real",
+        "real-data reference scores",
+        SETUP,
+        _real,
+        needs=(EVALUATOR,),
+        recipes={"full": ModesRecipe(), "quick": ModesRecipe(n=200)},  # how many held-out stacked images
+        datasets=ALL_DATASETS,
+    ),
 )
 OWN_LAST = (
     Stage(
@@ -70,6 +112,25 @@ OWN_LAST = (
         _comparison,
         needs=(EVALUATOR,),
         after_models=True,
+    ),
+    Stage(
+        "modes",
+        "every model's 1,000 mode counts, sorted, beside a uniform spread",
+        COMPARISON,
+        modes_stage,
+        needs=(EVALUATOR,),
+        after=("real",),
+        after_models=True,
+        datasets=(STACKED,),
+    ),
+)
+OWN_SUBSTUDIES = (
+    SubStudy(
+        "modes",
+        "mode collapse on Stacked MNIST's 1,000 modes: DCGAN with and without packing, the fast GAN, the conv VAE "
+        "and flow matching, beside the published table",
+        (),
+        dataset=STACKED,
     ),
 )
 

@@ -32,6 +32,8 @@ class UnitRecord:
     error: str = ""
     worker: str = ""  # host and process that ran it
     cap_minutes: float | None = None
+    attempts: int = 1  # how many times it started (more than one: a worker was lost, or the study was interrupted)
+    fatal: bool = False  # its failure stops the study (the disk would not take its files)
 
     @property
     def done(self) -> bool:

@@ -7,6 +7,7 @@ thread count are process-wide), computes with the study's thread count, reseeds,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -56,11 +57,14 @@ def check_worker(probe: str, kernels: str) -> str:
     """'' when this worker can run the study's units, else why not: it must see ``probe`` (a file the driver just wrote
     in the study folder) and compute with the study's kernels. Run on every worker before the first unit."""
     if not Path(probe).is_file():
-        return f"cannot see the study folder {Path(probe).parent} (workers need it on a shared filesystem)"
+        return (
+            f"cannot see the study folder {Path(probe).parent} (workers need it at that path, on a shared filesystem)"
+        )
     if kernels != "native" and kernel_capability() != kernels:
         return (
-            f"computes with {kernel_capability()} kernels, the study with {kernels}: start it with "
-            f"MNISTGEN_KERNELS={kernels} (mnistgen sets the variables before torch loads)"
+            f"computes with {kernel_capability()} kernels, the study with {kernels}: start it with `mnistgen worker "
+            f"SCHEDULER --kernels {kernels}` (or `dask worker SCHEDULER --preload mnistgen.workerpreload` with "
+            f"MNISTGEN_KERNELS={kernels})"
         )
     return ""
 
@@ -75,24 +79,40 @@ def run_unit(setup: Setup, stage: str, seed: int, deps: Sequence[UnitRecord]) ->
     missing = [d.stage for d in deps if d.stage in spec.needs and not d.done]
     if missing:
         return UnitRecord(stage, seed, "skipped", error=f"needs {', '.join(missing)}", worker=worker_name())
-    cap = setup.caps.get(stage)
+    cap, where = setup.caps.get(stage), worker_name()
     with _ONE_AT_A_TIME, computing(setup.threads):
         started = time.monotonic()
         try:
+            attempts = count_attempt(setup.seed_dir(seed), stage)
             seed_everything(seed)
             ctx = Context(setup, seed, spec, families.open_trained)
             (ctx.out / "figures").mkdir(parents=True, exist_ok=True)
             result = spec.run(ctx, {d.stage: d.outcome for d in deps if d.outcome is not None})
-            return UnitRecord(
-                stage, seed, "done", time.monotonic() - started, result, worker=worker_name(), cap_minutes=cap
-            )
+            seconds = time.monotonic() - started
+            return UnitRecord(stage, seed, "done", seconds, result, worker=where, cap_minutes=cap, attempts=attempts)
         except MnistgenError as exc:
-            message = str(exc).splitlines()[0]
+            message, fatal = str(exc).splitlines()[0], False
+        except OSError as exc:  # the disk (a full one, a permission) will not take the files: the study stops here
+            message, fatal = write_failure(exc, setup.seed_dir(seed)), True
         except Exception as exc:
-            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            folder = setup.seed_dir(seed)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{stage}.error.txt").write_text(traceback.format_exc())
-        return UnitRecord(
-            stage, seed, "failed", time.monotonic() - started, error=message, worker=worker_name(), cap_minutes=cap
-        )
+            message, fatal = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", False
+            with contextlib.suppress(OSError):  # the traceback, for the unit's bug report, where it can be written
+                (setup.seed_dir(seed) / f"{stage}.error.txt").write_text(traceback.format_exc())
+        seconds = time.monotonic() - started
+        return UnitRecord(stage, seed, "failed", seconds, error=message, worker=where, cap_minutes=cap, fatal=fatal)
+
+
+def write_failure(exc: OSError, folder: Path) -> str:
+    """One line for an OSError while writing: the folder it wrote in and what the system said."""
+    where = Path(exc.filename).parent if exc.filename else folder
+    return f"cannot write in {where}: {exc.strerror or exc}"
+
+
+def count_attempt(folder: Path, stage: str) -> int:
+    """How many times ``stage`` has started in ``folder``'s seed (this time included): a unit that runs again after
+    its worker was lost, or after an interrupted study, says so in the report."""
+    path = folder / ".attempts" / stage
+    before = int(path.read_text()) if path.is_file() else 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{before + 1}\n")
+    return before + 1

@@ -78,8 +78,9 @@ def knn_predictions(points: np.ndarray, labels: np.ndarray, k: int = 5) -> np.nd
 
 
 def map_stats(xy: np.ndarray, mu: np.ndarray, labels: np.ndarray, k: int = 5) -> dict:
-    """How well a latent map separates the classes: k-NN accuracy on the map and in all dimensions, the three most
-    confused class pairs, and the map's extent along each axis (1st to 99th percentile)."""
+    """How well a latent map separates the classes: k-NN accuracy on the map and in all dimensions, each class's
+    overlap with the others (the share of its points whose k nearest neighbours mostly belong to another class) and
+    their mean, the three most confused class pairs, and the map's extent along each axis (1st to 99th percentile)."""
     pred = knn_predictions(xy, labels, k)
     confusion = np.zeros((10, 10), int)
     np.add.at(confusion, (labels, pred), 1)
@@ -88,7 +89,10 @@ def map_stats(xy: np.ndarray, mu: np.ndarray, labels: np.ndarray, k: int = 5) ->
         (int(a), int(b), int(sym[a, b])) for a, b in zip(*np.unravel_index(np.argsort(sym, None)[::-1][:3], sym.shape))
     ]
     full = pred if xy is mu else knn_predictions(mu, labels, k)  # a 2-D latent is its own map
+    overlap = [float((pred[labels == c] != c).mean()) if (labels == c).any() else 0.0 for c in range(10)]
     return {
+        "class_overlap": overlap,
+        "mean_overlap": float(np.mean(overlap)),
         "knn_accuracy": float((pred == labels).mean()),
         "knn_accuracy_full": float((full == labels).mean()),
         "k": k,
@@ -168,7 +172,7 @@ def make_figures(
         grids = [
             (
                 "samples",
-                model.sample(100, torch.Generator().manual_seed(0)),  # (100, 1, 28, 28)
+                model.sample(100, torch.Generator().manual_seed(0)),  # (100, C, 28, 28)
                 f"{model.prior.components}-Gaussian mixture prior" if model.prior is not None else "N(0, I)",
             )
         ]
@@ -190,7 +194,7 @@ def make_figures(
         return written
     x = splits.test[:12]
     with torch.no_grad():
-        recon = model.decode(model.encode(x).mu)  # (12, 1, 28, 28)
+        recon = model.decode(model.encode(x).mu)  # (12, C, 28, 28)
     written.append(
         save_rows(
             [("input", x), ("output", recon)],
@@ -198,9 +202,10 @@ def make_figures(
             "VAE reconstructions of test images (decoder of the posterior mean)",
         )
     )
-    path, stats = plot_latent_map(
-        model, splits.test, splits.test_labels, describe(cfg.data.dataset), figures / FILES["latent"]
-    )
+    info = describe(cfg.data.dataset)
+    if info.stacked:  # a map coloured by 1,000 digit triples says nothing
+        return written
+    path, stats = plot_latent_map(model, splits.test, splits.test_labels, info, figures / FILES["latent"])
     rundir.write_json(figures / "latent_map.json", stats)
     written.append(path)
     return written

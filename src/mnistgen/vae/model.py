@@ -94,11 +94,11 @@ def _block(cin: int, cout: int, transpose: bool = False) -> nn.Sequential:
 
 
 class ConvEncoder(nn.Module):
-    def __init__(self, latent_dim: int, channels: int = 32, hidden: int = 256) -> None:
+    def __init__(self, latent_dim: int, channels: int = 32, hidden: int = 256, image_channels: int = 1) -> None:
         super().__init__()
         c = channels
         self.features = nn.Sequential(
-            _block(1, c),  # (B, c, 14, 14)
+            _block(image_channels, c),  # (B, c, 14, 14) from (B, C, 28, 28)
             _block(c, 2 * c),  # (B, 2c, 7, 7)
             nn.Flatten(),  # (B, 2c*49)
             nn.Linear(2 * c * 49, hidden),
@@ -113,7 +113,7 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    def __init__(self, latent_dim: int, channels: int = 32, hidden: int = 256) -> None:
+    def __init__(self, latent_dim: int, channels: int = 32, hidden: int = 256, image_channels: int = 1) -> None:
         super().__init__()
         self.latent_dim = latent_dim
         c = channels
@@ -128,22 +128,22 @@ class ConvDecoder(nn.Module):
         self.up = nn.Sequential(
             _block(2 * c, c, transpose=True),  # (B, c, 14, 14)
             _block(c, max(c // 2, 1), transpose=True),  # (B, c/2, 28, 28)
-            nn.Conv2d(max(c // 2, 1), 1, kernel_size=3, padding=1),  # (B, 1, 28, 28) logits
+            nn.Conv2d(max(c // 2, 1), image_channels, kernel_size=3, padding=1),  # (B, C, 28, 28) logits
         )
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         h = self.dense(z).reshape(-1, 2 * self.c, 7, 7)  # (B, 2c, 7, 7)
-        return self.up(h)  # (B, 1, 28, 28)
+        return self.up(h)  # (B, C, 28, 28)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(z))  # (B, 1, 28, 28) in [0, 1]
+        return torch.sigmoid(self.logits(z))  # (B, C, 28, 28) in [0, 1]
 
 
 # ----------------------------------------------------------------------------- the VAE
 
 
 class VAEOutput(NamedTuple):
-    logits: torch.Tensor  # (B, 1, 28, 28) decoder logits of the reconstruction
+    logits: torch.Tensor  # (B, C, 28, 28) decoder logits of the reconstruction
     mu: torch.Tensor  # (B, d)
     logvar: torch.Tensor  # (B, d)
     z: torch.Tensor  # (B, d) the reparameterised sample
@@ -153,7 +153,13 @@ class VAE(nn.Module):
     """Encoder q(z|x) = N(mu, diag(exp(logvar))), decoder p(x|z) Bernoulli with ``decode(z)`` means."""
 
     def __init__(
-        self, arch: str = "conv", latent_dim: int = 16, channels: int = 32, hidden: int = 256, prior_components: int = 0
+        self,
+        arch: str = "conv",
+        latent_dim: int = 16,
+        channels: int = 32,
+        hidden: int = 256,
+        prior_components: int = 0,
+        image_channels: int = 1,
     ) -> None:
         super().__init__()
         if arch not in ARCHS:
@@ -168,8 +174,8 @@ class VAE(nn.Module):
         else:
             if channels < 1 or hidden < 1:
                 raise MnistgenError("VAE channels and hidden size must be >= 1")
-            self.encoder = ConvEncoder(latent_dim, channels, hidden)
-            self.decoder = ConvDecoder(latent_dim, channels, hidden)
+            self.encoder = ConvEncoder(latent_dim, channels, hidden, image_channels)
+            self.decoder = ConvDecoder(latent_dim, channels, hidden, image_channels)
         if prior_components < 0:
             raise MnistgenError("the latent prior's component count must be >= 0 (0 = the standard normal prior)")
         # Fitted after training (mnistgen.train.vae); until then it equals N(0, I).
@@ -180,30 +186,30 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def posteriors(self, images: torch.Tensor, batch: int = 1000) -> Posterior:
-        """q(z|x) of ``images`` (N, 1, 28, 28) in batches: means and log-variances, float32 (N, d) on the model's
+        """q(z|x) of ``images`` (N, C, 28, 28) in batches: means and log-variances, float32 (N, d) on the model's
         device."""
         device = next(self.encoder.parameters()).device
         parts = [self.encoder(images[i : i + batch].to(device)) for i in range(0, len(images), batch)]
         return Posterior(torch.cat([p.mu.float() for p in parts]), torch.cat([p.logvar.float() for p in parts]))
 
     def posterior_means(self, images: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-        """Encoder means of ``images`` (N, 1, 28, 28) in batches, float32 (N, d) on the model's device."""
+        """Encoder means of ``images`` (N, C, 28, 28) in batches, float32 (N, d) on the model's device."""
         return self.posteriors(images, batch).mu
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Pixel means in [0, 1], (B, 1, 28, 28)."""
+        """Pixel means in [0, 1], (B, C, 28, 28)."""
         return self.decoder(z)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` samples (n, 1, 28, 28) in [0, 1]: codes drawn on the CPU with ``generator``, decoded.
+        """``n`` samples (n, C, 28, 28) in [0, 1]: codes drawn on the CPU with ``generator``, decoded.
 
         Codes are z ~ N(0, I), or, once the ex-post mixture prior is fitted, z = mu_k + L_k eps with
         k ~ Cat(w) and eps ~ N(0, I) (see mnistgen.models.gmm).
         """
         device = next(self.decoder.parameters()).device
         if self.prior is None:
-            return self.decoder(torch.randn(n, self.latent_dim, generator=generator).to(device))  # (n, 1, 28, 28)
-        return self.decoder(self.prior.sample(n, generator).to(device))  # (n, 1, 28, 28)
+            return self.decoder(torch.randn(n, self.latent_dim, generator=generator).to(device))  # (n, C, 28, 28)
+        return self.decoder(self.prior.sample(n, generator).to(device))  # (n, C, 28, 28)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
         mu, logvar = self.encoder(x)  # (B, d) each

@@ -16,7 +16,8 @@ from mnistgen.vae.model import VAE
 
 
 def build_model(cfg: VAEModelConfig) -> VAE:
-    return initialise(VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden, cfg.prior_components), cfg.init)
+    vae = VAE(cfg.arch, cfg.latent_dim, cfg.channels, cfg.hidden, cfg.prior_components, cfg.image_channels)
+    return initialise(vae, cfg.init)
 
 
 def load_config(run_dir: str | Path) -> tuple[VAERunConfig, str]:

@@ -81,9 +81,11 @@ def latent_caption(stats: dict, info: DatasetInfo) -> str:
     acc, k = stats["knn_accuracy"], stats.get("k", 5)
     pairs = stats.get("confused_pairs") or []
     overlap = ""
+    if "mean_overlap" in stats:
+        overlap = f" On average {pct(stats['mean_overlap'])} of a class's points have mostly other classes near them."
     if pairs:
         named = ", ".join(f"{info.classes[a]}/{info.classes[b]}" for a, b, _ in pairs[:3])
-        overlap = f" The classes mixed most on the map: {named}."
+        overlap += f" The classes mixed most on the map: {named}."
     if stats.get("dims", 2) > 2:
         where = f"the first two principal components of the {stats['dims']}-D means"
         return (
@@ -99,7 +101,7 @@ def latent_caption(stats: dict, info: DatasetInfo) -> str:
         else "the classes overlap heavily"
     )
     return (
-        f"Latent map of the 2-D VAE: test-set posterior means coloured by class. A {k}-NN classifier on the map "
+        f"Latent map of a 2-D VAE: test-set posterior means coloured by class. A {k}-NN classifier on the map "
         f"recovers {pct(acc)} of the test labels: {verdict}.{overlap}"
     )
 

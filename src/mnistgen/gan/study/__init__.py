@@ -13,7 +13,11 @@ from mnistgen.gan.study.capacity import LadderRecipe, capacity_stage
 from mnistgen.gan.study.losses import CLAIMS as LOSS_CLAIMS
 from mnistgen.gan.study.losses import loss_stage
 from mnistgen.gan.study.runs import gan_stage
+from mnistgen.gan.study.stacked import CLAIM as PACKING_CLAIM
+from mnistgen.gan.study.stacked import packing_stage, stacked_stage
+from mnistgen.stacked import NAME as STACKED
 from mnistgen.stagekit import EVALUATOR, Recipe, Section, Stage, SubStudy
+from mnistgen.stagekit.modes import ModesRecipe, reaches_all
 
 SECTION = Section("gan", "GAN", 20)
 KIND = "gan"
@@ -54,7 +58,7 @@ def _loss_run(loss: str, share: float) -> Stage:
 
 
 LOSS_RUNS = ("gan-losses-bce", "gan-losses-wgan", "gan-losses-wgan-gp")
-STAGES = (
+STAGES: tuple[Stage, ...] = (
     _loss_run("bce", 1.2),
     _loss_run("wgan", 1.2),
     _loss_run("wgan-gp", 2.0),
@@ -85,6 +89,40 @@ STAGES = (
         recipes={"full": LadderRecipe(), "quick": LadderRecipe(values=_QUICK, sweep_n=100)},
         claims=CAPACITY_CLAIMS,
         share=3.2,
+    ),
+)
+_QUICK_MODES = _QUICK | {"train.probe_n": 60, "train.checkpoint_every": 4}
+
+
+def _modes_run(name: str, label: str, preset: str, pack: int = 1, share: float = 1.0) -> Stage:
+    """A GAN on the stacked digits: its modes of 1,000 at the recipe's fixed steps."""
+    recipes = {"full": ModesRecipe(preset), "quick": ModesRecipe(preset, _QUICK_MODES, n=200)}
+    return Stage(
+        name,
+        f"{label} on Stacked MNIST: modes reached of 1,000",
+        SECTION,
+        stacked_stage(preset, label, pack),
+        kind=KIND,
+        needs=(EVALUATOR,),
+        recipes=recipes,
+        claims=(reaches_all(name, label),),
+        datasets=(STACKED,),
+        share=share,
+    )
+
+
+STAGES += (
+    _modes_run("gan-stacked-dcgan", "DCGAN (plain)", "dcgan", share=2.0),
+    _modes_run("gan-stacked-pack2", "PacDCGAN2 (DCGAN, packing 2)", "dcgan", pack=2, share=2.0),
+    _modes_run("gan-stacked-fast", "GAN (fast, 200 clusters)", "fast"),
+    Stage(
+        "gan-stacked-packing",
+        "does packing the discriminator help? The plain and the packed DCGAN compared",
+        SECTION,
+        packing_stage("gan-stacked-dcgan", "gan-stacked-pack2", 2),
+        after=("gan-stacked-dcgan", "gan-stacked-pack2"),
+        claims=(PACKING_CLAIM,),
+        datasets=(STACKED,),
     ),
 )
 SUBSTUDIES = (

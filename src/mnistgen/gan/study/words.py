@@ -115,6 +115,19 @@ def loss_comparison_caption(rows: Sequence[dict[str, Any]]) -> str:
     return "Over the same generator steps and images: " + "; ".join(parts) + "."
 
 
+def curves_caption(rows: Sequence[dict[str, Any]]) -> str:
+    """Whose loss curves settle most (their late unsteadiness on their own scale), from the numbers."""
+    ranked = sorted((r["loss_wobble"], r["loss"]) for r in rows if r.get("loss_wobble") is not None)
+    if not ranked:
+        return "Too few steps to judge how the curves settle."
+    values = ", ".join(f"{loss} {w:.3f}" for w, loss in ranked)
+    if len(ranked) > 1 and ranked[1][0] <= 1.1 * ranked[0][0]:
+        verdict = f"{ranked[0][1]} and {ranked[1][1]} settle about equally"
+    else:
+        verdict = f"{ranked[0][1]}'s curves settle most"
+    return f"Late unsteadiness of the loss curves (0 = settled; the mean of D's and G's): {values}: {verdict}."
+
+
 def code_caption(categories: int, purity: float | None, info: DatasetInfo) -> str:
     """The cluster-code grid: one row per k-means cluster, and how pure each row is by the classifier."""
     measured = (
