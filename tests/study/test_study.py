@@ -95,6 +95,7 @@ def test_quick_study_writes_everything(single):
         "ladder",
         "bce_first_low",
         "latent_map_encoder",
+        "latent_map_overlap",
         "bce_steadiest_curves",
     }
     md = (out / "report.md").read_text()

@@ -59,3 +59,17 @@ def test_refinement_caption_gives_the_measured_losses_and_says_when_the_joint_de
     assert C.refinement_caption({}) == "" and "refined" not in C.sampling_note({})
     assert "trained alone for 10 passes" in C.sampling_note({"decoder": done})
     assert "trained alone" not in C.sampling_note({"decoder": done | {"kept": False}})
+
+
+def test_the_2d_comparison_says_which_way_the_numbers_fell():
+    from mnistgen.vae.latent import CLAIM, OVERLAP, EncoderBlame, blame_words
+
+    mixed = EncoderBlame(seed_knn=0.70, conv_knn=0.68, seed_overlap=0.31, conv_overlap=0.33)
+    assert OVERLAP.holds(mixed) and not CLAIM.holds(mixed)
+    assert blame_words(mixed).startswith("a convolutional encoder does not separate the classes better")
+    assert "5-NN 0.700 vs 0.680" in blame_words(mixed) and "31 % vs 33 %" in blame_words(mixed)
+    separated = EncoderBlame(seed_knn=0.70, conv_knn=0.93, seed_overlap=0.31, conv_overlap=0.07)
+    assert CLAIM.holds(separated) and blame_words(separated).startswith("the seed networks' classes overlap; a conv")
+    clean = EncoderBlame(seed_knn=0.95, conv_knn=0.97, seed_overlap=0.05, conv_overlap=0.03)
+    assert not OVERLAP.holds(clean)  # no overlap to speak of: the original's observation does not hold
+    assert OVERLAP.measures(mixed) == {"5-NN": 0.70, "mean class overlap": 0.31}

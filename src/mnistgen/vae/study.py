@@ -32,8 +32,8 @@ from mnistgen.stagekit import (
 from mnistgen.stagekit.modes import ModesRecipe, modes_result, reaches_all
 from mnistgen.vae import words
 from mnistgen.vae.config import KIND, VAERunConfig, configure
-from mnistgen.vae.latent import CLAIM as LATENT_CLAIM
-from mnistgen.vae.latent import encoder_stage
+from mnistgen.vae.latent import CLAIMS as LATENT_CLAIMS
+from mnistgen.vae.latent import OVERLAP, encoder_stage
 from mnistgen.vae.training import train
 
 SECTION = Section("vae", "Variational autoencoder", 10)
@@ -109,7 +109,7 @@ def _blocks(ctx: Context, preset: str, run: TrainedRun[VAERunConfig], scores: Sc
         )
     if (figs / "latent_map.json").is_file():
         caption = words.latent_caption(read_json(figs / "latent_map.json"), info)
-        blocks.append(ctx.fig(figs / "latent_map.png", caption, LATENT_CLAIM.key if preset == "seed-2d" else ""))
+        blocks.append(ctx.fig(figs / "latent_map.png", caption, OVERLAP.key if preset == "seed-2d" else ""))
     stop = words.loss_caption(hist, cfg.train.patience, cfg.train.epochs)
     loss_words = f"The {name}. {stop} {words.refinement_caption(hist)}"
     blocks += [
@@ -238,7 +238,7 @@ STAGES: tuple[Stage, ...] = (
             "full": Recipe("conv-2d"),
             "quick": Recipe("conv-2d", _QUICK | {"train.epochs": 1, "train.warm_plane": 200}),
         },
-        claims=(LATENT_CLAIM,),
+        claims=LATENT_CLAIMS,
         share=0.5,
     ),
 )
