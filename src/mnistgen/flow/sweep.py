@@ -16,7 +16,7 @@ from mnistgen.metrics import Evaluator, evaluate_images
 from mnistgen.plotting import plt, save_figure
 from mnistgen.stagekit import Scores
 
-NFE = (1, 2, 4, 8, 16, 32)
+NFE = (1, 2, 4, 8, 16)  # and the adaptive reference; 32 drew as 16 does (FID 7.4 vs 7.3), at twice the time
 
 
 @dataclass(frozen=True)
