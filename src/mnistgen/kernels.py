@@ -2,10 +2,12 @@
 (``avx2``) on any x86-64 CPU that has them, so that a machine with AVX-512 computes as a plain AVX2 one does.
 
 PyTorch reads its kernel choice once, when it loads: ATen's vectorised kernels (``ATEN_CPU_CAPABILITY``), oneDNN's
-convolutions and matrix products (``ONEDNN_MAX_CPU_ISA``) and MKL's (``MKL_ENABLE_INSTRUCTIONS``; MKL's conditional
-numerical reproducibility, ``MKL_CBWR``, is not set: it changes the results on AVX2 CPUs too, see
-docs/reproducibility.md). This module sets them before torch is imported --
-the ``mnistgen`` command does so from ``--kernels`` or ``$MNISTGEN_KERNELS`` -- and never imports torch itself.
+convolutions and matrix products (``ONEDNN_MAX_CPU_ISA``) and MKL's, the BLAS behind PyTorch's dense layers
+(``MKL_ENABLE_INSTRUCTIONS``, and ``MKL_CBWR``: MKL's conditional numerical reproducibility mode, which pins the code
+path MKL takes to its AVX2 one whatever the processor's vendor and model -- without it MKL may pick other AVX2 code on
+another CPU). All four are set on every x86-64 CPU with AVX2, so every such CPU computes alike (docs/reproducibility.md
+says what was measured). This module sets them before torch is imported -- the ``mnistgen`` command does so from
+``--kernels`` or ``$MNISTGEN_KERNELS``, a Dask worker from ``mnistgen.workerpreload`` -- and never imports torch itself.
 """
 
 from __future__ import annotations
