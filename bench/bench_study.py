@@ -22,23 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+from mnistgen.datasets import describe
 from mnistgen.runtime import cpu_description
-
-ORDER = (
-    "evaluator",
-    "real",
-    "vae-conv",
-    "vae-seed",
-    "vae-seed-2d",
-    "gan-losses-bce",
-    "gan-losses-wgan",
-    "gan-losses-wgan-gp",
-    "gan-losses",
-    "gan-seed",
-    "gan-capacity",
-    "flow",
-    "comparison",
-)
+from mnistgen.study.stages import study_stages
 
 
 def machine_class(flags: list[str]) -> str:
@@ -58,7 +44,7 @@ def run(args: argparse.Namespace) -> float:
         sys.executable,
         "-m",
         "mnistgen",
-        "run",
+        args.command,
         "--out",
         args.out,
         "--overwrite",
@@ -86,8 +72,9 @@ def report(out: Path, wall: float | None) -> None:
         f"study: {state['profile']} profile, seeds {state['seeds']}, {state['threads']} threads per unit, "
         f"{state['kernels']} kernels (torch computed with {env.get('kernels', '?')}), device {env['device']}, fp32"
     )
+    order = [s.name for s in study_stages(describe(state["dataset"]))]  # the study's own order of its stages
     units = sorted(
-        state["units"].values(), key=lambda u: (u["seed"], ORDER.index(u["stage"]) if u["stage"] in ORDER else 99)
+        state["units"].values(), key=lambda u: (u["seed"], order.index(u["stage"]) if u["stage"] in order else 99)
     )
     print(f"{'stage':<20} {'seed':>4} {'status':<8} {'wall s':>8}")
     for u in units:
@@ -109,6 +96,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="threads per unit (default: the study's, 2)")
     p.add_argument("--data-dir", default=os.environ.get("MNISTGEN_DATA_DIR"))
+    p.add_argument("--command", default="run", help="the study command: run (default), modes, compare-losses, ...")
     args = p.parse_args()
     wall = None if args.no_run else run(args)
     report(Path(args.out), wall)
