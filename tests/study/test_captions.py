@@ -20,3 +20,4 @@ def test_first_sentence_keeps_decimals_whole():
     assert first_sentence("Samples at confidence 0.98. Then more.") == "Samples at confidence 0.98"
     assert first_sentence("IS 9.12 (n = 2000); classes rise") == "IS 9.12 (n = 2000)"
     assert first_sentence("One sentence only.") == "One sentence only"
+    assert first_sentence("A spread (26 a mode; real in black): none") == "A spread (26 a mode; real in black)"

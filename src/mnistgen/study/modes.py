@@ -23,7 +23,7 @@ def _with_modes(deps: Mapping[str, StageResult]) -> list[tuple[ModelResult, Mode
 
 
 def plot_mode_counts(rows: list[tuple[ModelResult, ModeScores]], path: Path, title: str) -> Path:
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = plt.subplots(figsize=(8, 5.6))
     for model, s in rows:
         counts = np.sort(np.asarray(s.mode_counts))[::-1]
         style = {"color": "black", "lw": 2.2} if model.kind == "real" else {"lw": 1.4}
@@ -33,12 +33,13 @@ def plot_mode_counts(rows: list[tuple[ModelResult, ModeScores]], path: Path, tit
     ax.set(
         xlabel="modes, from the most to the least visited",
         ylabel="samples in the mode",
-        yscale="symlog",
         title=title,
         xlim=(1, MODES),
     )
+    ax.set_yscale("symlog", linthresh=1)  # empty modes stay on the axis at 0
+    ax.set_ylim(0, max(max(s.mode_counts) for _, s in rows) * 1.5)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     return save_figure(fig, path)
 
 

@@ -83,8 +83,14 @@ def _fmt(value: Any) -> str:
 
 
 def first_sentence(text: str) -> str:
-    """Up to the first full stop followed by a space (not the one inside "0.98")."""
-    return re.split(r"(?<=[.:;])\s", text, maxsplit=1)[0].rstrip(".:;")
+    """Up to the first full stop, colon or semicolon followed by a space (not the one inside "0.98") that stands
+    outside parentheses."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch in ".:;" and depth == 0 and text[i + 1 : i + 2].isspace():
+            return text[:i]
+    return text.rstrip(".:;")
 
 
 def render_markdown(blocks: Sequence[Block]) -> str:

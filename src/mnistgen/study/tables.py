@@ -155,13 +155,22 @@ def _mode_cells(per_seed: dict[int, ModelResult]) -> list[Any]:
     unsure = 100 * sum(sum(s.channel_unsure) / len(s.channel_unsure) for s in scores) / len(scores)
     if len(scores) == 1:
         s = scores[0]
-        return [s.modes, f"{s.kl:.3f}", s.n, f"{s.is_mean:.2f}", f"{s.fid:.2f}", s.precision, s.recall, f"{unsure:.1f}"]
+        return [
+            f"{s.modes:,}",
+            f"{s.kl:.3f}",
+            f"{s.n:,}",
+            f"{s.is_mean:.2f}",
+            f"{s.fid:.2f}",
+            f"{s.precision:.3f}",
+            f"{s.recall:.3f}",
+            f"{unsure:.1f}",
+        ]
     sp = score_spreads(per_seed)
     full = sum(s.modes == 1000 for s in scores)
     return [
         f"{sp['modes'].words(1)} ({full} of {len(scores)} reach 1,000)",
         sp["kl"].words(3),
-        scores[0].n,
+        f"{scores[0].n:,}",
         sp["is_mean"].words(),
         sp["fid"].words(),
         sp["precision"].words(3),
@@ -175,7 +184,7 @@ def _mode_comparison(state: StudyState, records: Sequence[UnitRecord], info: Dat
         (next(iter(per_seed.values())).label, *_mode_cells(per_seed)) for per_seed in models(records).values()
     ]
     rows += [
-        (f"{model} (published)", f"{modes:g}", f"{kl:.2f}", 26000, "–", "–", "–", "–", "–")
+        (f"{model} (published)", f"{modes:,g}", f"{kl:.2f}", "26,000", "–", "–", "–", "–", "–")
         for model, modes, kl, _ in info.published
     ]
     seeds = len(state.seeds)

@@ -105,7 +105,10 @@ def packing_stage(plain: str, packed: str, pack: int) -> StageFn:
         }
         path = plot_modes_by_step(hists, ctx.out / "figures" / "modes-by-step.png", ctx.info)
         probes = next((h["probe"][-1]["n"] for h in hists.values() if h.get("probe")), 0)
-        how = f"Modes reached by {probes:,} samples of each run while it trained (the counts below: {a.n:,} samples). "
+        how = (
+            f"Modes reached by {probes:,} samples of the plain and the packed DCGAN while they trained (the final "
+            f"counts here: {a.n:,} samples). "
+        )
         return StageResult((ctx.fig(path, how + packing_words(gain), "PackingGain"),), phenomena=(gain,))
 
     return run
