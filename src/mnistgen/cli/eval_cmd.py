@@ -38,7 +38,7 @@ def register(commands, train_targets) -> None:
     e.add_argument(
         "target",
         metavar="TARGET",
-        help="a VAE/GAN run directory (samples are drawn) or a .npz (key 'images') / .npy file",
+        help="a run directory of a generating family (samples are drawn) or a .npz (key 'images') / .npy file",
     )
     e.add_argument(
         "--n",
