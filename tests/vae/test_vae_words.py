@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mnistgen.datasets import describe
 from mnistgen.vae import words as C
+from mnistgen.vae.latent import CLAIM, OVERLAP, EncoderBlame, blame_words
 
 MNIST, FASHION = describe("mnist"), describe("fashion-mnist")
 
@@ -62,8 +63,6 @@ def test_refinement_caption_gives_the_measured_losses_and_says_when_the_joint_de
 
 
 def test_the_2d_comparison_says_which_way_the_numbers_fell():
-    from mnistgen.vae.latent import CLAIM, OVERLAP, EncoderBlame, blame_words
-
     mixed = EncoderBlame(seed_knn=0.70, conv_knn=0.68, seed_overlap=0.31, conv_overlap=0.33)
     assert OVERLAP.holds(mixed) and not CLAIM.holds(mixed)
     assert blame_words(mixed).startswith("a convolutional encoder does not separate the classes better")

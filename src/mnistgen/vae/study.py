@@ -257,7 +257,8 @@ def stacked_stage(label: str) -> StageFn:
 
 # On the stacked digits: the conv VAE's networks and recipe on 3 channels, 4 epochs, each a fresh draw of 64,000 of
 # the 123,000 training images. At 2 epochs the code carried the blue digit and a blend of the other two (red and green
-# named the same digit in 78 % of samples): 425 modes, KL 2.44; at 4: 1,000 modes, KL 0.19 (bench/RESULTS.md).
+# named the same digit in 78 % of samples): 425 modes, KL 2.44; at 4: 1,000 modes in seeds 0 and 1 (KL 0.19, 0.08),
+# seed 2 still blended (310 modes) (bench/RESULTS.md, "Stacked MNIST").
 STAGES += (
     Stage(
         "vae-stacked",
